@@ -1,0 +1,32 @@
+# The two commands: `make run` and `make test`. Both create or reuse .venv/ in the project root.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app namalms
+PORT ?= 5000
+HOST ?= 127.0.0.1
+
+.PHONY: run test check bench clean-venv
+
+$(VENV)/.installed: setup.cfg
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -c "from namalms.config import ensure_secret_key_file; ensure_secret_key_file('instance')"
+	$(FLASK) db upgrade
+	$(FLASK) content sync
+	$(FLASK) demo
+	@echo "namalms läuft auf http://$(HOST):$(PORT) – beenden mit Strg+C"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+check: $(VENV)/.installed
+	$(FLASK) content check
+
+clean-venv:
+	rm -rf $(VENV)

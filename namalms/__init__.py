@@ -1,0 +1,44 @@
+"""namalms – the learning management system of NaMa NRW."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: config → extensions → blueprints → CLI. Wiring only."""
+    app = Flask(__name__, instance_relative_config=True)
+    from namalms import config
+
+    app.config.from_object(config.Defaults)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        config.apply_environment(app.config)
+    else:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    config.finish(app.config, app.instance_path)
+
+    from namalms.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from namalms import models  # noqa: F401  (registers every table)
+    from namalms import auth, errors, learner, office, public, trainer, web
+
+    web.init_app(app)
+    errors.init_app(app)
+    auth.init_app(app)
+    public.init_app(app)
+    learner.init_app(app)
+    trainer.init_app(app)
+    office.init_app(app)
+
+    from namalms import cli
+
+    cli.init_app(app)
+    return app

@@ -1,0 +1,1132 @@
+"""Load and validate the content tree (`content/`), reporting every problem with file and line.
+
+``load_tree`` is the linter behind ``flask content check`` and the importer behind
+``flask content sync``: it collects *all* problems instead of stopping at the first, so a
+trainer fixes a file in one go. ``parse_module`` and ``check_module_in_tree`` run the same
+checks for a single module uploaded through the web.
+
+Ids, never file names, identify courses and modules: renaming a file changes nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import posixpath
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+from urllib.parse import unquote, urlsplit
+
+from namalms.content.model import (
+    CertificateDefinitionSource,
+    ContentTree,
+    CourseSource,
+    District,
+    ImageReference,
+    ModuleSource,
+    Problem,
+    ProgrammeSource,
+    Quiz,
+    QuizOption,
+    QuizQuestion,
+    Region,
+)
+from namalms.content.render import extract_images, is_external_or_absolute
+from namalms.content.yamlnodes import LineDict, LineList, YamlError, load_yaml, to_plain
+
+PROGRAMME_FILE = "programme.yml"
+REGIONS_FILE = "regions.yml"
+COURSE_FILE = "course.yml"
+ROOT_FILES = frozenset({PROGRAMME_FILE, REGIONS_FILE, "README.md"})
+IMAGE_DIR = "img"
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
+
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+DISTRICT_KINDS = ("kreis", "kreisfreie-stadt", "ausserhalb")
+QUIZ_KINDS = ("single", "multiple")
+DEFAULT_PASS_MARK = 70
+
+MODULE_KEYS = ("id", "title", "order", "minutes", "summary", "objectives", "sdgs", "workshop",
+               "workshop_title", "quiz")  # fmt: skip
+MODULE_REQUIRED = ("id", "title", "order", "minutes", "objectives", "sdgs")
+QUIZ_KEYS = ("pass_mark", "questions")
+QUESTION_KEYS = ("id", "type", "question", "options", "explanation")
+OPTION_KEYS = ("text", "correct")
+COURSE_KEYS = ("id", "title", "short_title", "order", "description", "audience", "modules")
+COURSE_REQUIRED = ("id", "title", "order", "modules")
+COURSE_MODULE_KEYS = ("id", "required")
+REGIONS_KEYS = ("regions", "districts")
+REGION_KEYS = ("id", "name", "description")
+DISTRICT_KEYS = ("id", "name", "kind", "region")
+PROGRAMME_KEYS = ("issuer", "certificates", "course_entry")
+PROGRAMME_REQUIRED = ("issuer", "certificates")
+ISSUER_KEYS = ("name", "programme", "place", "signatory")
+CERTIFICATE_KEYS = ("id", "title", "statement", "rule")
+
+_LINE_BREAK = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_IMAGE_PATH = re.compile(r"^[^/]+/img/[^/]+$")
+_IMAGE_SIGNATURES = {
+    ".png": ("PNG", lambda data: data.startswith(b"\x89PNG\r\n\x1a\n")),
+    ".jpg": ("JPEG", lambda data: data.startswith(b"\xff\xd8\xff")),
+    ".jpeg": ("JPEG", lambda data: data.startswith(b"\xff\xd8\xff")),
+    ".webp": ("WebP", lambda data: data[:4] == b"RIFF" and data[8:12] == b"WEBP"),
+}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Outcome of :func:`load_tree`: the tree if and only if there are no problems."""
+
+    tree: ContentTree | None
+    problems: list[Problem]
+
+    @property
+    def is_ok(self) -> bool:
+        """True when the tree loaded without a single problem."""
+        return not self.problems
+
+
+# --- public API ------------------------------------------------------------------------------
+
+
+def load_tree(root: Path) -> LoadResult:
+    """Load, validate and cross-check the whole content tree below ``root``.
+
+    Returns every problem found in any file (sorted by path and line); the tree is only built
+    when there are none, so callers never see half-valid content.
+    """
+    root = Path(root)
+    problems: list[Problem] = []
+    if not root.is_dir():
+        return LoadResult(None, [Problem(".", 1, f"Inhaltsordner „{root}“ nicht gefunden")])
+    layout = _scan_layout(root, problems)
+    assets = _read_assets(root, layout, problems)
+    regions = _load_regions(root, problems)
+    courses = [_load_course(root, folder, problems) for folder in layout.course_folders]
+    modules = [
+        _load_module(root, path, course, problems)
+        for course in courses
+        for path in layout.module_files.get(course.folder, ())
+    ]
+    _check_courses(courses, problems)
+    _check_modules(courses, modules, assets, problems)
+    programme = _load_programme(root, courses, modules, regions, problems)
+    problems = sorted(problems, key=lambda problem: (problem.path, problem.line))
+    if problems:
+        return LoadResult(None, problems)
+    return LoadResult(_build_tree(root, programme, regions, courses, modules, assets), [])
+
+
+def parse_module(text: str, path: str, course_id: str) -> tuple[ModuleSource | None, list[Problem]]:
+    """Parse and validate one module file on its own (front matter, quiz, body images).
+
+    ``path`` is the content-root-relative path used in problems and to resolve image paths.
+    Returns the module (``is_required`` defaults to True) or None together with the problems.
+    """
+    draft = _parse_module_draft(text, path, course_id)
+    return draft.module, draft.report.problems
+
+
+def check_module_in_tree(module: ModuleSource, tree: ContentTree) -> list[Problem]:
+    """Cross-check a single (uploaded) module against an existing tree.
+
+    Finds an id used by another file, images missing from ``tree.assets`` and an ``order``
+    that does not match the module's position in its course's ``course.yml``.
+    """
+    report = _Report(module.path)
+    for other in tree.modules.values():
+        if other.id == module.id and other.path != module.path:
+            report.add(module.id_line, _duplicate_id_message(module.id, other.path, other.id_line))
+    for ref in module.image_refs:
+        if ref.path not in tree.assets:
+            report.add(ref.line, _missing_image_message(ref.src, ref.path))
+    listing = {m: course for course in tree.courses for m in course.module_ids}
+    own_course = tree.course(module.course_id)
+    if own_course is None:
+        report.add(module.id_line, f"Kurs „{module.course_id}“ ist unbekannt")
+    elif module.id not in own_course.module_ids:
+        other = listing.get(module.id)
+        report.add(
+            module.id_line,
+            _listed_elsewhere_message(module.id, own_course.path, other.path)
+            if other is not None
+            else _not_listed_message(module.id, own_course.path),
+        )
+    else:
+        position = own_course.module_ids.index(module.id) + 1
+        if module.order != position:
+            report.add(module.order_line, _order_message(module.order, position, own_course.path))
+    return report.problems
+
+
+def resolve_image_path(module_path: str, src: str) -> str | None:
+    """Map an image src as written in a module to its content-root-relative path.
+
+    ``resolve_image_path("grundlagenkurs/agenda.md", "img/x.png")`` → ``grundlagenkurs/img/x.png``.
+    Returns None for external or absolute sources and for paths leaving the content root.
+    """
+    if not src.strip() or is_external_or_absolute(src):
+        return None
+    parts = urlsplit(src.strip())
+    relative = unquote(parts.path).replace("\\", "/")
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(module_path), relative))
+    if joined == ".." or joined.startswith(("../", "/")) or joined == ".":
+        return None
+    return joined
+
+
+# --- problem collection and typed access to YAML nodes ---------------------------------------
+
+
+class _Report:
+    """Problems of one file; helpers read typed values and report what is wrong with them."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def add(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.path, line, message))
+
+    def keys(self, node: LineDict, allowed: Sequence[str], required: Sequence[str],
+             where: str = "") -> None:  # fmt: skip
+        """Report unknown keys (with the allowed ones as a hint) and missing required keys."""
+        for key in node:
+            if key not in allowed:
+                self.add(node.line_of(key), _unknown_key_message(key, allowed, where))
+        for key in required:
+            if key not in node:
+                self.add(node.line, f"Pflichtfeld „{key}“ fehlt{where}")
+
+    def text(self, node: LineDict, key: str, *, required: bool = True,
+             where: str = "") -> str | None:  # fmt: skip
+        """A non-empty text value (stripped); None if absent, empty or of the wrong type."""
+        if key not in node:
+            return None
+        value = node[key]
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.add(node.line_of(key), f"„{key}“ ist leer{where}")
+            return None
+        if not isinstance(value, str):
+            self.add(node.line_of(key), _type_message(key, "Text", value, where))
+            return None
+        return value.strip()
+
+    def integer(self, node: LineDict, key: str, *, minimum: int, maximum: int | None = None,
+                where: str = "") -> int | None:  # fmt: skip
+        """A whole number within [minimum, maximum]; None if absent or invalid."""
+        if key not in node:
+            return None
+        value = node[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add(node.line_of(key), _type_message(key, "eine ganze Zahl", value, where))
+            return None
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"zwischen {minimum} und {maximum}" if maximum else f"mindestens {minimum}"
+            self.add(node.line_of(key), f"„{key}“ muss {bounds} sein, ist aber {value}{where}")
+            return None
+        return value
+
+    def boolean(self, node: LineDict, key: str, *, default: bool, where: str = "") -> bool:
+        """true/false; the default if absent or invalid (invalid is reported)."""
+        if key not in node:
+            return default
+        value = node[key]
+        if not isinstance(value, bool):
+            self.add(node.line_of(key), _type_message(key, "true oder false", value, where))
+            return default
+        return value
+
+    def ident(self, node: LineDict, key: str = "id", *, where: str = "") -> str | None:
+        """An id: lowercase letters, digits and single hyphens."""
+        value = node.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)  # `id: 2030` is a valid id, YAML just read it as a number
+            node[key] = value
+        text = self.text(node, key, where=where)
+        if text is None:
+            return None
+        if not ID_PATTERN.match(text):
+            self.add(
+                node.line_of(key),
+                f"„{key}“ „{text}“ ist ungültig: erlaubt sind Kleinbuchstaben, Ziffern und "
+                f"einzelne Bindestriche, z. B. „gk-agenda-2030“{where}",
+            )
+            return None
+        return text
+
+    def mapping(self, value: Any, line: int, label: str, where: str = "") -> LineDict | None:
+        """The value as a mapping, or None (reported) if it is something else."""
+        if isinstance(value, LineDict):
+            return value
+        self.add(line, _type_message(label, "eine Zuordnung (Schlüssel: Wert)", value, where))
+        return None
+
+    def sequence(self, value: Any, line: int, label: str, where: str = "") -> LineList | None:
+        """The value as a list, or None (reported) if it is something else."""
+        if isinstance(value, LineList):
+            return value
+        self.add(line, _type_message(label, "eine Liste", value, where))
+        return None
+
+
+def _unknown_key_message(key: Any, allowed: Sequence[str], where: str) -> str:
+    guess = difflib.get_close_matches(str(key), allowed, n=1)
+    hint = f" – meinten Sie „{guess[0]}“?" if guess else "."
+    return f"unbekannter Schlüssel „{key}“{where}{hint} Erlaubt sind: {', '.join(allowed)}"
+
+
+def _type_message(key: str, expected: str, value: Any, where: str = "") -> str:
+    return f"„{key}“ muss {expected} sein, gefunden: {_describe(value)}{where}"
+
+
+def _describe(value: Any) -> str:
+    """Say in German what a YAML value turned out to be."""
+    if value is None:
+        return "nichts (leerer Wert)"
+    if isinstance(value, bool):
+        return f"Wahrheitswert {str(value).lower()}"
+    if isinstance(value, int):
+        return f"Zahl {value}"
+    if isinstance(value, float):
+        return f"Kommazahl {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:39] + "…"
+        return f"Text „{shown}“"
+    if isinstance(value, list):
+        return "eine Liste"
+    if isinstance(value, dict):
+        return "eine Zuordnung"
+    return type(value).__name__
+
+
+def _parse_yaml(text: str, report: _Report, *, line_offset: int = 0) -> Any:
+    """Parse YAML, turning syntax errors into problems (returns None then)."""
+    try:
+        return load_yaml(text, line_offset=line_offset)
+    except YamlError as error:
+        report.add(error.line, error.message)
+        return None
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- layout and files ------------------------------------------------------------------------
+
+
+@dataclass
+class _Layout:
+    """Which files the tree holds, by role (paths relative to the root, posix)."""
+
+    course_folders: list[str] = field(default_factory=list)
+    module_files: dict[str, list[str]] = field(default_factory=dict)
+    image_files: list[str] = field(default_factory=list)
+
+
+def _scan_layout(root: Path, problems: list[Problem]) -> _Layout:
+    """Sort the files of the tree into roles and report everything in an unexpected place.
+
+    Hidden files (``.gitkeep``, ``.DS_Store``) are ignored: editors and git put them there.
+    """
+    layout = _Layout()
+    for entry in _visible_children(root):
+        if entry.is_dir():
+            layout.course_folders.append(entry.name)
+            layout.module_files[entry.name] = _scan_course_folder(root, entry, layout, problems)
+        elif entry.name not in ROOT_FILES:
+            problems.append(Problem(entry.name, 1, "unerwartete Datei – im Inhaltsordner sind "
+                                    "nur programme.yml, regions.yml, README.md und Kursordner "
+                                    "erlaubt"))  # fmt: skip
+    return layout
+
+
+def _scan_course_folder(root: Path, folder: Path, layout: _Layout,
+                        problems: list[Problem]) -> list[str]:  # fmt: skip
+    """Return the module files of one course folder; collect images; report strays."""
+    modules = []
+    for entry in _visible_children(folder):
+        relative = entry.relative_to(root).as_posix()
+        if entry.is_dir() and entry.name == IMAGE_DIR:
+            layout.image_files.extend(_scan_image_folder(root, entry, problems))
+        elif entry.is_dir():
+            problems.append(Problem(relative, 1, "unerwarteter Ordner – in einem Kursordner ist "
+                                    "nur der Bildordner img/ erlaubt"))  # fmt: skip
+        elif entry.suffix == ".md":
+            modules.append(relative)
+        elif entry.name != COURSE_FILE:
+            problems.append(Problem(relative, 1, "unerwartete Datei – in einem Kursordner sind "
+                                    "nur course.yml, Moduldateien (*.md) und der Ordner img/ "
+                                    "erlaubt"))  # fmt: skip
+    return modules
+
+
+def _scan_image_folder(root: Path, folder: Path, problems: list[Problem]) -> list[str]:
+    images = []
+    for entry in _visible_children(folder):
+        relative = entry.relative_to(root).as_posix()
+        if entry.is_file() and entry.suffix.lower() in IMAGE_SUFFIXES:
+            images.append(relative)
+        else:
+            problems.append(Problem(relative, 1, "unerwarteter Eintrag in img/ – erlaubt sind "
+                                    "Bilder im Format PNG, JPEG oder WebP (.png, .jpg, .jpeg, "
+                                    ".webp)"))  # fmt: skip
+    return images
+
+
+def _visible_children(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.iterdir() if not p.name.startswith(".")),
+                  key=lambda p: p.name)  # fmt: skip
+
+
+def _read_text(root: Path, relative: str, problems: list[Problem]) -> str | None:
+    """Read a UTF-8 text file; a missing file or another encoding is a problem, not a crash."""
+    path = root / relative
+    if not path.is_file():
+        problems.append(Problem(relative, 1, "Datei fehlt"))
+        return None
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        problems.append(Problem(relative, line, f"Datei ist nicht UTF-8-kodiert (Byte "
+                                f"0x{raw[error.start]:02x}) – bitte als UTF-8 speichern"))  # fmt: skip
+        return None
+
+
+def _read_assets(root: Path, layout: _Layout, problems: list[Problem]) -> dict[str, bytes]:
+    """Read every image and check that its bytes match its file extension."""
+    assets = {}
+    for relative in layout.image_files:
+        data = (root / relative).read_bytes()
+        label, matches = _IMAGE_SIGNATURES[Path(relative).suffix.lower()]
+        if not matches(data):
+            problems.append(Problem(relative, 1, f"Datei ist kein gültiges {label}-Bild"))
+            continue
+        assets[relative] = data
+    return assets
+
+
+# --- modules ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _ModuleDraft:
+    """What could be read from a module file, even if it has problems."""
+
+    path: str
+    report: _Report
+    id: str | None = None
+    id_line: int = 1
+    order: int | None = None
+    order_line: int = 1
+    module: ModuleSource | None = None
+
+
+def _load_module(root: Path, path: str, course: _CourseDraft,
+                 problems: list[Problem]) -> _ModuleDraft:  # fmt: skip
+    text = _read_text(root, path, problems)
+    draft = (_parse_module_draft(text, path, course.id or course.folder) if text is not None
+             else _ModuleDraft(path, _Report(path)))  # fmt: skip
+    problems.extend(draft.report.problems)
+    return draft
+
+
+def _split_lines(text: str) -> list[str]:
+    """Split into lines keeping their endings; only CR/LF count (as in YAML line numbers)."""
+    return _LINE_BREAK.findall(text)
+
+
+def _split_front_matter(text: str, report: _Report) -> tuple[str, str, int] | None:
+    """Return (front matter YAML, body, first line of the body) or None (reported)."""
+    lines = _split_lines(text.removeprefix("\ufeff"))
+    if not lines or lines[0].rstrip() != "---":
+        report.add(1, "Front Matter fehlt: Die Datei muss mit einer Zeile „---“ beginnen, "
+                      "gefolgt von id, title, order … und einer weiteren Zeile „---“")  # fmt: skip
+        return None
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            return "".join(lines[1:index]), "".join(lines[index + 1:]), index + 2
+    report.add(1, "Front Matter wird nicht mit einer Zeile „---“ abgeschlossen")
+    return None
+
+
+def _parse_module_draft(text: str, path: str, course_id: str) -> _ModuleDraft:
+    """Parse one module file as far as possible, collecting its problems."""
+    draft = _ModuleDraft(path, _Report(path))
+    report = draft.report
+    split = _split_front_matter(text, report)
+    if split is None:
+        return draft
+    front_matter, body, body_line = split
+    # The opening `---` is line 1, so line 1 of the front matter is line 2 of the file.
+    node = _parse_yaml(front_matter, report, line_offset=1)
+    if report.problems:
+        return draft
+    meta = report.mapping(node, 2, "Front Matter")
+    if meta is None:
+        return draft
+    report.keys(meta, MODULE_KEYS, MODULE_REQUIRED)
+    draft.id, draft.id_line = report.ident(meta), meta.line_of("id")
+    draft.order = report.integer(meta, "order", minimum=1)
+    draft.order_line = meta.line_of("order")
+    title = report.text(meta, "title")
+    minutes = report.integer(meta, "minutes", minimum=1)
+    summary = report.text(meta, "summary", required=False) or ""
+    objectives = _objectives(meta, report)
+    sdgs = _sdgs(meta, report)
+    has_workshop = report.boolean(meta, "workshop", default=False)
+    workshop_title = report.text(meta, "workshop_title", required=False)
+    if workshop_title is not None and not has_workshop:
+        report.add(meta.line_of("workshop_title"),
+                   "„workshop_title“ ist nur zusammen mit „workshop: true“ sinnvoll")  # fmt: skip
+    quiz = _quiz(meta, report) if "quiz" in meta else None
+    image_refs = _image_references(body, body_line, path, report)
+    if report.problems:
+        return draft
+    draft.module = ModuleSource(
+        id=draft.id, course_id=course_id, path=path, title=title, order=draft.order,
+        minutes=minutes, summary=summary, objectives=objectives, sdgs=sdgs,
+        has_workshop=has_workshop, workshop_title=workshop_title, quiz=quiz, body=body,
+        source=text, source_hash=_sha256(text),
+        images=tuple(dict.fromkeys(ref.path for ref in image_refs)), is_required=True,
+        id_line=draft.id_line, order_line=draft.order_line, image_refs=image_refs,
+    )  # type: ignore[arg-type]  # fmt: skip
+    return draft
+
+
+def _objectives(meta: LineDict, report: _Report) -> tuple[str, ...]:
+    if "objectives" not in meta:
+        return ()
+    items = report.sequence(meta["objectives"], meta.line_of("objectives"), "objectives")
+    if items is None:
+        return ()
+    if not items:
+        report.add(meta.line_of("objectives"), "„objectives“ braucht mindestens ein Lernziel")
+    objectives = []
+    for index, item in enumerate(items):
+        if not isinstance(item, str) or not item.strip():
+            report.add(items.line_of(index), _type_message("objectives", "eine Liste von Texten",
+                                                           item, " (Lernziel)"))  # fmt: skip
+        else:
+            objectives.append(item.strip())
+    return tuple(objectives)
+
+
+def _sdgs(meta: LineDict, report: _Report) -> tuple[int, ...]:
+    if "sdgs" not in meta:
+        return ()
+    value = meta["sdgs"]
+    items = report.sequence(value, meta.line_of("sdgs"), "sdgs")
+    if items is None:
+        return ()
+    sdgs: list[int] = []
+    for index, item in enumerate(items):
+        line = items.line_of(index)
+        if isinstance(item, bool) or not isinstance(item, int):
+            report.add(line, _type_message("sdgs", "eine Liste von Zahlen (1–17)", item))
+        elif not 1 <= item <= 17:
+            report.add(line, f"SDG {item} gibt es nicht – die Agenda 2030 hat die Ziele 1 bis 17")
+        elif item in sdgs:
+            report.add(line, f"SDG {item} ist doppelt aufgeführt")
+        else:
+            sdgs.append(item)
+    return tuple(sdgs)
+
+
+def _quiz(meta: LineDict, report: _Report) -> Quiz | None:
+    """Validate the self-check; returns None if anything is wrong (problems are reported)."""
+    node = report.mapping(meta["quiz"], meta.line_of("quiz"), "quiz")
+    if node is None:
+        return None
+    before = len(report.problems)
+    report.keys(node, QUIZ_KEYS, ("questions",), " im Quiz")
+    pass_mark = report.integer(node, "pass_mark", minimum=1, maximum=100)
+    if "pass_mark" not in node:
+        pass_mark = DEFAULT_PASS_MARK
+    questions: list[QuizQuestion] = []
+    if "questions" in node:
+        items = report.sequence(node["questions"], node.line_of("questions"), "questions")
+        if items is not None and not items:
+            report.add(node.line_of("questions"), "Das Quiz braucht mindestens eine Frage")
+        first_lines: dict[str, int] = {}
+        for index, item in enumerate(items or ()):
+            question = _question(item, items.line_of(index), report)  # type: ignore[union-attr]
+            if question is None:
+                continue
+            line = items.line_of(index)  # type: ignore[union-attr]
+            if question.id in first_lines:
+                report.add(line, f"Frage-id „{question.id}“ ist doppelt (zuerst in Zeile "
+                                 f"{first_lines[question.id]})")  # fmt: skip
+                continue
+            first_lines[question.id] = line
+            questions.append(question)
+    if len(report.problems) > before or pass_mark is None:
+        return None
+    return Quiz(pass_mark=pass_mark, questions=tuple(questions))
+
+
+def _question(item: Any, line: int, report: _Report) -> QuizQuestion | None:
+    node = report.mapping(item, line, "questions", " (Quizfrage)")
+    if node is None:
+        return None
+    before = len(report.problems)
+    label = node.get("id")
+    where = f" (Frage „{label}“)" if isinstance(label, str) else " (Quizfrage)"
+    report.keys(node, QUESTION_KEYS, QUESTION_KEYS, where)
+    question_id = report.ident(node, where=where)
+    kind = report.text(node, "type", where=where)
+    if kind is not None and kind not in QUIZ_KINDS:
+        report.add(node.line_of("type"), f"„type“ muss „single“ oder „multiple“ sein, "
+                                         f"gefunden: „{kind}“{where}")  # fmt: skip
+    text = report.text(node, "question", where=where)
+    explanation = report.text(node, "explanation", where=where)
+    options = _options(node, where, report) if "options" in node else ()
+    if options:
+        _check_correct_options(options, kind, node.line_of("options"), where, report)
+    if len(report.problems) > before:
+        return None
+    return QuizQuestion(id=question_id, kind=kind, question=text, options=options,
+                        explanation=explanation)  # type: ignore[arg-type]  # fmt: skip
+
+
+def _options(node: LineDict, where: str, report: _Report) -> tuple[QuizOption, ...]:
+    items = report.sequence(node["options"], node.line_of("options"), "options", where)
+    if items is None:
+        return ()
+    if len(items) < 2:
+        report.add(node.line_of("options"), f"Eine Frage braucht mindestens zwei "
+                                            f"Antwortoptionen, gefunden: {len(items)}{where}")  # fmt: skip
+    options: list[QuizOption] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        line = items.line_of(index)
+        option = report.mapping(item, line, "options", f" (Antwortoption){where}")
+        if option is None:
+            continue
+        report.keys(option, OPTION_KEYS, ("text",), f" in einer Antwortoption{where}")
+        if isinstance(option.get("text"), (int, float)) and not isinstance(option["text"], bool):
+            report.add(option.line_of("text"), f"„text“ muss Text sein, gefunden: "
+                       f"{_describe(option['text'])} – bitte in Anführungszeichen setzen, "
+                       f"z. B. text: \"{option['text']}\"{where}")  # fmt: skip
+            continue
+        text = report.text(option, "text", where=where)
+        is_correct = report.boolean(option, "correct", default=False, where=where)
+        if text is None:
+            continue
+        if text in seen:
+            report.add(line, f"Antwortoption „{text}“ ist doppelt (zuerst in Zeile "
+                             f"{seen[text]}){where}")  # fmt: skip
+            continue
+        seen[text] = line
+        options.append(QuizOption(text=text, is_correct=is_correct))
+    return tuple(options)
+
+
+def _check_correct_options(options: Sequence[QuizOption], kind: str | None, line: int,
+                           where: str, report: _Report) -> None:  # fmt: skip
+    correct = sum(option.is_correct for option in options)
+    if kind == "single" and correct != 1:
+        report.add(line, f"Eine Frage vom Typ „single“ braucht genau eine richtige Antwort "
+                         f"(correct: true), gefunden: {correct}{where}")  # fmt: skip
+    elif kind == "multiple" and correct == 0:
+        report.add(line, f"Eine Frage vom Typ „multiple“ braucht mindestens eine richtige "
+                         f"Antwort (correct: true){where}")  # fmt: skip
+
+
+def _image_references(body: str, body_line: int, path: str,
+                      report: _Report) -> tuple[ImageReference, ...]:  # fmt: skip
+    """Check every image of the body (source, alt text, location) and locate it by line."""
+    refs = []
+    search_from: dict[str, int] = {}
+    for image in extract_images(body):
+        position = body.find(image.src, search_from.get(image.src, 0)) if image.src else -1
+        if position >= 0:
+            search_from[image.src] = position + len(image.src)
+        line = body_line + (body.count("\n", 0, position) if position >= 0 else 0)
+        resolved = _check_image(image.src, image.alt, path, line, report)
+        if resolved is not None:
+            refs.append(ImageReference(src=image.src, path=resolved, line=line))
+    return tuple(refs)
+
+
+def _check_image(src: str, alt: str | None, path: str, line: int, report: _Report) -> str | None:
+    """Report what is wrong with one image reference; return its resolved path if usable."""
+    shown = src if len(src) <= 60 else src[:59] + "…"
+    if not alt or not alt.strip():
+        report.add(line, f"Bild „{shown}“ hat keinen Alternativtext – bitte beschreiben, was es "
+                         f"zeigt: ![Beschreibung]({shown})")  # fmt: skip
+    if not src.strip():
+        report.add(line, "Bild ohne Quelle (src fehlt)")
+        return None
+    scheme = urlsplit(src.strip()).scheme.lower()
+    if scheme == "data":
+        report.add(line, "eingebettete data:-Bilder sind nicht erlaubt – bitte als Datei im "
+                         "Ordner img/ ablegen")  # fmt: skip
+        return None
+    if scheme or src.strip().startswith("//"):
+        report.add(line, f"externes Bild „{shown}“ ist nicht erlaubt (die Plattform lädt nichts "
+                         f"von fremden Servern) – bitte im Ordner img/ ablegen")  # fmt: skip
+        return None
+    if is_external_or_absolute(src):
+        report.add(line, f"absoluter Bildpfad „{shown}“ – Bilder bitte relativ einbinden, "
+                         f"z. B. img/bild.png")  # fmt: skip
+        return None
+    resolved = resolve_image_path(path, src)
+    if resolved is None:
+        report.add(line, f"Bildpfad „{shown}“ zeigt aus dem Inhaltsordner heraus")
+        return None
+    if not _IMAGE_PATH.match(resolved) or Path(resolved).suffix.lower() not in IMAGE_SUFFIXES:
+        report.add(line, f"Bild „{shown}“ muss im Ordner img/ eines Kurses liegen und ein PNG-, "
+                         f"JPEG- oder WebP-Bild sein")  # fmt: skip
+        return None
+    return resolved
+
+
+# --- courses ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _CourseEntry:
+    module_id: str
+    line: int
+    position: int
+    is_required: bool
+
+
+@dataclass
+class _CourseDraft:
+    """What could be read from a course.yml, even if it has problems."""
+
+    folder: str
+    path: str
+    id: str | None = None
+    id_line: int = 1
+    order: int | None = None
+    order_line: int = 1
+    title: str | None = None
+    entries: list[_CourseEntry] | None = None  # None: the module list could not be read
+    course: CourseSource | None = None
+
+
+def _load_course(root: Path, folder: str, problems: list[Problem]) -> _CourseDraft:
+    path = f"{folder}/{COURSE_FILE}"
+    draft = _CourseDraft(folder, path)
+    text = _read_text(root, path, problems)
+    if text is None:
+        return draft
+    report = _Report(path)
+    node = _parse_yaml(text, report)
+    if not report.problems:
+        node = report.mapping(node, 1, COURSE_FILE)
+    if node is not None:
+        _parse_course(node, text, draft, report)
+    problems.extend(report.problems)
+    return draft
+
+
+def _parse_course(node: LineDict, text: str, draft: _CourseDraft, report: _Report) -> None:
+    report.keys(node, COURSE_KEYS, COURSE_REQUIRED)
+    draft.id, draft.id_line = report.ident(node), node.line_of("id")
+    draft.title = report.text(node, "title")
+    draft.order, draft.order_line = report.integer(node, "order", minimum=1), node.line_of("order")
+    short_title = report.text(node, "short_title", required=False)
+    description = report.text(node, "description", required=False) or ""
+    audience = report.text(node, "audience", required=False) or ""
+    if "modules" in node:
+        draft.entries = _course_entries(node, report)
+    if report.problems:
+        return
+    draft.course = CourseSource(
+        id=draft.id, path=draft.path, title=draft.title, short_title=short_title or draft.title,
+        order=draft.order, description=description, audience=audience,
+        module_ids=tuple(entry.module_id for entry in draft.entries or ()),
+        required_ids=frozenset(e.module_id for e in draft.entries or () if e.is_required),
+        source=text, source_hash=_sha256(text),
+    )  # type: ignore[arg-type]  # fmt: skip
+
+
+def _course_entries(node: LineDict, report: _Report) -> list[_CourseEntry] | None:
+    items = report.sequence(node["modules"], node.line_of("modules"), "modules")
+    if items is None:
+        return None
+    entries: list[_CourseEntry] = []
+    first_lines: dict[str, int] = {}
+    for index, item in enumerate(items):
+        line = items.line_of(index)
+        entry = report.mapping(item, line, "modules", " (Eintrag „- id: …“)")
+        if entry is None:
+            continue
+        report.keys(entry, COURSE_MODULE_KEYS, ("id",), " in der Modulliste")
+        module_id = report.ident(entry)
+        is_required = report.boolean(entry, "required", default=True)
+        if module_id is None:
+            continue
+        if module_id in first_lines:
+            report.add(line, f"Modul „{module_id}“ ist doppelt aufgeführt (zuerst in Zeile "
+                             f"{first_lines[module_id]})")  # fmt: skip
+            continue
+        first_lines[module_id] = line
+        entries.append(_CourseEntry(module_id, line, len(entries) + 1, is_required))
+    return entries
+
+
+def _check_courses(courses: list[_CourseDraft], problems: list[Problem]) -> None:
+    """Course ids must be unique; two courses in the same catalogue position are ambiguous."""
+    for key, label in (("id", "id"), ("order", "order")):
+        seen: dict[Any, _CourseDraft] = {}
+        for course in courses:
+            value = getattr(course, key)
+            if value is None:
+                continue
+            line = course.id_line if key == "id" else course.order_line
+            if value in seen:
+                first = seen[value]
+                first_line = first.id_line if key == "id" else first.order_line
+                problems.append(Problem(course.path, line, f"„{label}: {value}“ hat auch "
+                                        f"{first.path} (Zeile {first_line})"))  # fmt: skip
+                problems.append(Problem(first.path, first_line, f"„{label}: {value}“ hat auch "
+                                        f"{course.path} (Zeile {line})"))  # fmt: skip
+            else:
+                seen[value] = course
+
+
+def _check_modules(courses: list[_CourseDraft], modules: list[_ModuleDraft],
+                   assets: dict[str, bytes], problems: list[Problem]) -> None:  # fmt: skip
+    """Cross-file checks: unique ids, every module listed once, order = position, images exist."""
+    by_id: dict[str, list[_ModuleDraft]] = {}
+    for module in modules:
+        if module.id is not None:
+            by_id.setdefault(module.id, []).append(module)
+    for module_id, drafts in by_id.items():
+        for draft in drafts:
+            for other in drafts:
+                if other is not draft:
+                    problems.append(Problem(draft.path, draft.id_line, _duplicate_id_message(
+                        module_id, other.path, other.id_line)))  # fmt: skip
+    listing = _check_listings(courses, set(by_id), problems)
+    folder_course = {course.folder: course for course in courses}
+    for module in modules:
+        if module.id is None:
+            continue
+        own = folder_course[module.path.split("/", 1)[0]]
+        found = listing.get(module.id)
+        if found is not None and found[0] is own:
+            if module.order is not None and module.order != found[1].position:
+                problems.append(Problem(module.path, module.order_line, _order_message(
+                    module.order, found[1].position, own.path)))  # fmt: skip
+        elif found is not None:
+            problems.append(Problem(module.path, module.id_line, _listed_elsewhere_message(
+                module.id, own.path, found[0].path)))  # fmt: skip
+        elif own.entries is not None:
+            problems.append(Problem(module.path, module.id_line,
+                                    _not_listed_message(module.id, own.path)))  # fmt: skip
+        if module.module is not None:
+            for ref in module.module.image_refs:
+                if ref.path not in assets:
+                    problems.append(Problem(module.path, ref.line,
+                                            _missing_image_message(ref.src, ref.path)))  # fmt: skip
+
+
+def _check_listings(courses: list[_CourseDraft], module_ids: set[str],
+                    problems: list[Problem]) -> dict[str, tuple[_CourseDraft, _CourseEntry]]:  # fmt: skip
+    """Map each listed module id to its course; report ids listed twice or without a file."""
+    listing: dict[str, tuple[_CourseDraft, _CourseEntry]] = {}
+    for course in courses:
+        for entry in course.entries or ():
+            if entry.module_id in listing:
+                first = listing[entry.module_id][0]
+                problems.append(Problem(course.path, entry.line, f"Modul „{entry.module_id}“ "
+                                        f"ist bereits in {first.path} aufgeführt – ein Modul "
+                                        f"gehört zu genau einem Kurs"))  # fmt: skip
+                continue
+            listing[entry.module_id] = (course, entry)
+            if entry.module_id not in module_ids:
+                problems.append(Problem(course.path, entry.line, f"Modul „{entry.module_id}“ "
+                                        f"ist aufgeführt, aber keine Moduldatei hat diese id"))  # fmt: skip
+    return listing
+
+
+def _duplicate_id_message(module_id: str, other_path: str, other_line: int) -> str:
+    return f"id „{module_id}“ ist doppelt: auch in {other_path} (Zeile {other_line})"
+
+
+def _missing_image_message(src: str, path: str) -> str:
+    return f"Bild „{src}“ nicht gefunden (erwartet: {path})"
+
+
+def _order_message(order: int, position: int, course_path: str) -> str:
+    return (f"„order: {order}“ passt nicht zur Position in {course_path}: dort steht das Modul "
+            f"an Position {position}")  # fmt: skip
+
+
+def _not_listed_message(module_id: str, course_path: str) -> str:
+    return (f"Modul „{module_id}“ wird in keiner course.yml aufgeführt – bitte in {course_path} "
+            f"unter „modules:“ eintragen")  # fmt: skip
+
+
+def _listed_elsewhere_message(module_id: str, own_path: str, other_path: str) -> str:
+    return (f"Modul „{module_id}“ liegt im Ordner von {own_path}, wird aber in {other_path} "
+            f"aufgeführt")  # fmt: skip
+
+
+# --- regions ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _RegionsDraft:
+    regions: list[Region] = field(default_factory=list)
+    districts: list[District] = field(default_factory=list)
+    source: str = ""
+
+
+def _load_regions(root: Path, problems: list[Problem]) -> _RegionsDraft:
+    draft = _RegionsDraft()
+    text = _read_text(root, REGIONS_FILE, problems)
+    if text is None:
+        return draft
+    draft.source = text
+    report = _Report(REGIONS_FILE)
+    node = _parse_yaml(text, report)
+    if not report.problems:
+        node = report.mapping(node, 1, REGIONS_FILE)
+    if node is not None:
+        report.keys(node, REGIONS_KEYS, REGIONS_KEYS)
+        draft.regions = _regions(node, report) if "regions" in node else []
+        if "districts" in node:
+            draft.districts = _districts(node, {r.id for r in draft.regions}, report)
+    problems.extend(report.problems)
+    return draft
+
+
+def _regions(node: LineDict, report: _Report) -> list[Region]:
+    items = report.sequence(node["regions"], node.line_of("regions"), "regions")
+    regions: list[Region] = []
+    for index, item in _items_with_unique_ids(items, "Region", report):
+        region_id = report.ident(item)
+        name = report.text(item, "name")
+        description = report.text(item, "description", required=False) or ""
+        report.keys(item, REGION_KEYS, ("id", "name"), " in einer Region")
+        if region_id and name:
+            regions.append(Region(id=region_id, name=name, description=description))
+    return regions
+
+
+def _districts(node: LineDict, region_ids: set[str], report: _Report) -> list[District]:
+    items = report.sequence(node["districts"], node.line_of("districts"), "districts")
+    districts: list[District] = []
+    for index, item in _items_with_unique_ids(items, "Kreis bzw. Stadt", report):
+        report.keys(item, DISTRICT_KEYS, DISTRICT_KEYS, " in einem Kreis bzw. einer Stadt")
+        district_id = report.ident(item)
+        name = report.text(item, "name")
+        kind = report.text(item, "kind")
+        if kind is not None and kind not in DISTRICT_KINDS:
+            report.add(item.line_of("kind"), f"„kind“ muss {' | '.join(DISTRICT_KINDS)} sein, "
+                                             f"gefunden: „{kind}“")  # fmt: skip
+            kind = None
+        region_id = report.ident(item, "region")
+        if region_id is not None and region_id not in region_ids:
+            report.add(item.line_of("region"), f"unbekannte Region „{region_id}“ – bekannt "
+                                               f"sind: {', '.join(sorted(region_ids))}")  # fmt: skip
+            region_id = None
+        if district_id and name and kind and region_id:
+            districts.append(District(id=district_id, name=name, kind=kind, region_id=region_id))
+    return districts
+
+
+def _items_with_unique_ids(items: LineList | None, label: str,
+                           report: _Report) -> Iterable[tuple[int, LineDict]]:  # fmt: skip
+    """Yield the mapping items of a list; report non-mappings and duplicate ids."""
+    first_lines: dict[Any, int] = {}
+    for index, item in enumerate(items or ()):
+        line = items.line_of(index)  # type: ignore[union-attr]
+        mapping = report.mapping(item, line, label)
+        if mapping is None:
+            continue
+        item_id = mapping.get("id")
+        if isinstance(item_id, str) and item_id in first_lines:
+            report.add(mapping.line_of("id"), f"{label} mit der id „{item_id}“ ist doppelt "
+                                              f"(zuerst in Zeile {first_lines[item_id]})")  # fmt: skip
+            continue
+        if isinstance(item_id, str):
+            first_lines[item_id] = mapping.line_of("id")
+        yield index, mapping
+
+
+# --- programme -------------------------------------------------------------------------------
+
+
+@dataclass
+class _ProgrammeDraft:
+    issuer: dict[str, str] = field(default_factory=dict)
+    certificates: list[CertificateDefinitionSource] = field(default_factory=list)
+    raw_rules: dict[str, Any] = field(default_factory=dict)
+    course_entry: dict[str, Any] = field(default_factory=dict)
+    raw_entry_rules: dict[str, tuple[Any, int]] = field(default_factory=dict)
+    certificates_line: int = 1
+    source: str = ""
+
+
+def _load_programme(root: Path, courses: list[_CourseDraft], modules: list[_ModuleDraft],
+                    regions: _RegionsDraft, problems: list[Problem]) -> _ProgrammeDraft:  # fmt: skip
+    draft = _ProgrammeDraft()
+    text = _read_text(root, PROGRAMME_FILE, problems)
+    if text is None:
+        return draft
+    draft.source = text
+    report = _Report(PROGRAMME_FILE)
+    node = _parse_yaml(text, report)
+    if not report.problems:
+        node = report.mapping(node, 1, PROGRAMME_FILE)
+    if node is not None:
+        course_ids = {course.id for course in courses if course.id}
+        _parse_programme(node, course_ids, draft, report)
+        if not report.problems:  # rules are only checked once the structure is sound
+            _validate_rules(draft, courses, modules, regions, report)
+    problems.extend(report.problems)
+    return draft
+
+
+def _parse_programme(node: LineDict, course_ids: set[str], draft: _ProgrammeDraft,
+                     report: _Report) -> None:  # fmt: skip
+    report.keys(node, PROGRAMME_KEYS, PROGRAMME_REQUIRED)
+    if "issuer" in node:
+        draft.issuer = _issuer(node, report)
+    if "certificates" in node:
+        draft.certificates_line = node.line_of("certificates")
+        items = report.sequence(node["certificates"], draft.certificates_line, "certificates")
+        for index, item in _items_with_unique_ids(items, "Zertifikat", report):
+            _certificate(item, draft, report)
+    if "course_entry" in node and node["course_entry"] is not None:
+        entries = report.mapping(node["course_entry"], node.line_of("course_entry"),
+                                 "course_entry")  # fmt: skip
+        for course_id, rule in (entries or {}).items():
+            line = entries.line_of(course_id)  # type: ignore[union-attr]
+            if course_id not in course_ids:
+                report.add(line, f"unbekannter Kurs „{course_id}“ in „course_entry“ – bekannt "
+                                 f"sind: {', '.join(sorted(course_ids))}")  # fmt: skip
+            elif rule is None:
+                report.add(line, f"Zugangsregel für „{course_id}“ fehlt")
+            elif _plain_rule(rule, line, report) is not None:
+                draft.course_entry[course_id] = to_plain(rule)
+                draft.raw_entry_rules[course_id] = (rule, line)
+
+
+def _issuer(node: LineDict, report: _Report) -> dict[str, str]:
+    issuer_node = report.mapping(node["issuer"], node.line_of("issuer"), "issuer")
+    if issuer_node is None:
+        return {}
+    report.keys(issuer_node, ISSUER_KEYS, ("name",), " im Herausgeber (issuer)")
+    values = {key: report.text(issuer_node, key) for key in ISSUER_KEYS if key in issuer_node}
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _certificate(item: LineDict, draft: _ProgrammeDraft, report: _Report) -> None:
+    report.keys(item, CERTIFICATE_KEYS, CERTIFICATE_KEYS, " in einem Zertifikat")
+    certificate_id = report.ident(item)
+    title = report.text(item, "title")
+    statement = report.text(item, "statement")
+    if "rule" in item and item["rule"] is None:
+        report.add(item.line_of("rule"), "„rule“ ist leer – jedes Zertifikat braucht eine Regel")
+        return
+    rule = _plain_rule(item["rule"], item.line_of("rule"), report) if "rule" in item else None
+    if certificate_id and title and statement and rule is not None:
+        draft.raw_rules[certificate_id] = item["rule"]
+        draft.certificates.append(CertificateDefinitionSource(
+            id=certificate_id, title=title, statement=statement, rule=rule[0],
+            rule_hash=rule[1], line=item.line,
+        ))  # fmt: skip
+
+
+def _plain_rule(raw: Any, line: int, report: _Report) -> tuple[Any, str] | None:
+    """Return (plain rule, rule hash); report rules that cannot be stored as JSON."""
+    plain = to_plain(raw)
+    try:
+        canonical = json.dumps(plain, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        report.add(line, "Regel enthält Werte, die weder Text, Zahl, Wahrheitswert, Liste noch "
+                         "Zuordnung sind")  # fmt: skip
+        return None
+    return plain, _sha256(canonical)
+
+
+def _validate_rules(draft: _ProgrammeDraft, courses: list[_CourseDraft],
+                    modules: list[_ModuleDraft], regions: _RegionsDraft,
+                    report: _Report) -> None:  # fmt: skip
+    """Check every rule against the catalogue with the domain's rule engine.
+
+    Imported here so that the content package works (without rule checks) even where the rule
+    engine is missing.
+    """
+    try:
+        from namalms.domain.rules import (  # noqa: PLC0415 - optional dependency, see above
+            Catalog,
+            CourseInfo,
+            find_certificate_cycles,
+            validate_rule,
+        )
+    except ImportError:
+        return
+    module_titles = {e.module_id: e.module_id for c in courses for e in c.entries or ()}
+    module_titles.update({d.id: d.module.title for d in modules if d.id and d.module})
+    catalog = Catalog(
+        courses={
+            c.id: CourseInfo(
+                title=c.title or c.id,
+                module_ids=tuple(e.module_id for e in c.entries or ()),
+                required_ids=frozenset(e.module_id for e in c.entries or () if e.is_required),
+            )
+            for c in courses
+            if c.id
+        },
+        modules=module_titles,
+        regions={region.id: region.name for region in regions.regions},
+        certificates={certificate.id: certificate.title for certificate in draft.certificates},
+    )
+    for certificate in draft.certificates:
+        for problem in validate_rule(draft.raw_rules[certificate.id], catalog):
+            report.add(problem.line or certificate.line,
+                       f"Regel von „{certificate.id}“: {problem.message}")  # fmt: skip
+    for course_id, (raw, line) in draft.raw_entry_rules.items():
+        for problem in validate_rule(raw, catalog):
+            report.add(problem.line or line, f"Zugangsregel für „{course_id}“: {problem.message}")
+    for problem in find_certificate_cycles(draft.raw_rules):
+        report.add(problem.line or draft.certificates_line, problem.message)
+
+
+# --- building the tree -----------------------------------------------------------------------
+
+
+def _build_tree(root: Path, programme: _ProgrammeDraft, regions: _RegionsDraft,
+                courses: list[_CourseDraft], modules: list[_ModuleDraft],
+                assets: dict[str, bytes]) -> ContentTree:  # fmt: skip
+    """Assemble the validated tree; only called when no problem was found."""
+    sources = sorted((c.course for c in courses if c.course), key=lambda c: (c.order, c.id))
+    by_id = {draft.module.id: draft.module for draft in modules if draft.module}
+    ordered: dict[str, ModuleSource] = {}
+    for course in sources:
+        for module_id in course.module_ids:
+            ordered[module_id] = replace(
+                by_id[module_id], course_id=course.id, is_required=module_id in course.required_ids
+            )
+    return ContentTree(
+        root=root,
+        programme=ProgrammeSource(
+            path=PROGRAMME_FILE, issuer=programme.issuer,
+            certificates=tuple(programme.certificates), course_entry=programme.course_entry,
+            source=programme.source, source_hash=_sha256(programme.source),
+        ),  # fmt: skip
+        regions=tuple(regions.regions),
+        districts=tuple(regions.districts),
+        regions_source=regions.source,
+        regions_hash=_sha256(regions.source),
+        courses=tuple(sources),
+        modules=ordered,
+        assets=assets,
+    )

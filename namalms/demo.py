@@ -1,0 +1,94 @@
+"""Demo data for `flask --app namalms demo`: accounts and realistic partial progress.
+
+Idempotent: accounts that exist are left alone, so running it on every `make run` is safe.
+"""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from namalms.extensions import db
+from namalms.models import Course, Module, User
+from namalms.models.base import utcnow
+from namalms.services import accounts, progress
+
+DEMO_PASSWORD = "NaMa-Demo-2026!"
+
+STAFF = [
+    ("learner", "teilnehmerin@demo.nama.nrw", "Lea Lernwillig", "kreis-dueren", "Gemeinde Merzenich"),
+    ("trainer", "trainer@demo.nama.nrw", "Tobias Trainer", None, "LAG 21 NRW"),
+    ("admin", "programmbuero@demo.nama.nrw", "Paula Programmbüro", None, "LAG 21 NRW"),
+]
+
+# (name, district, municipality, course, how many modules done)
+LEARNERS = [
+    ("Anna Achterberg", "staedteregion-aachen", "Stadt Eschweiler", "sonderkurs-strukturwandel", 4),
+    ("Bernd Brückner", "rhein-erft-kreis", "Stadt Bergheim", "sonderkurs-strukturwandel", 2),
+    ("Canan Çelik", "stadt-gelsenkirchen", "Stadt Gelsenkirchen", "sonderkurs-strukturwandel", 5),
+    ("Dirk Dahlmann", "stadt-hamm", "Stadt Hamm", "sonderkurs-strukturwandel", 1),
+    ("Elif Ekinci", "kreis-unna", "Stadt Lünen", "grundlagenkurs", 3),
+    ("Frank Faßbender", "stadt-muenster", "Stadt Münster", "grundlagenkurs", 6),
+    ("Gül Gündoğan", "kreis-borken", "Stadt Bocholt", "grundlagenkurs", 2),
+    ("Hannah Hüsken", "kreis-lippe", "Stadt Detmold", "grundlagenkurs", 4),
+    ("Ingo Imhoff", "stadt-duisburg", "Stadt Duisburg", "sonderkurs-strukturwandel", 3),
+    ("Jana Jäger", "hochsauerlandkreis", "Stadt Arnsberg", "grundlagenkurs", 1),
+    ("Kemal Karaca", "stadt-herne", "Stadt Herne", "grundlagenkurs", 5),
+    ("Lisa Lohmann", "ausserhalb-nrw", "Landkreis Osnabrück", "grundlagenkurs", 0),
+]
+
+
+def _email_for(name: str) -> str:
+    local = name.lower().replace(" ", ".")
+    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"), ("ç", "c"), ("ğ", "g"), ("ı", "i")):
+        local = local.replace(a, b)
+    return f"{local}@demo.nama.nrw"
+
+
+def _ensure_user(role, email, name, district, municipality) -> tuple[User, bool]:
+    user = accounts.find_user_by_email(email)
+    if user is not None:
+        return user, False
+    return accounts.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD,
+                                district_id=district, municipality=municipality), True
+
+
+def complete_module(user: User, module: Module, at) -> None:
+    """Work through a module as a diligent learner would: open, read, pass the quiz, attend."""
+    progress.record_visit(user, module, at=at)
+    progress.mark_done(user, module, at=at + timedelta(minutes=module.minutes or 30))
+    quiz = progress.quiz_of(module)
+    if quiz is not None:
+        answers = {q.id: {i for i, o in enumerate(q.options) if o.is_correct} for q in quiz.questions}
+        progress.submit_quiz(user, module, answers, at=at + timedelta(minutes=(module.minutes or 30) + 10))
+    if module.has_workshop:
+        progress.record_workshop_attendance(user, module, at=at + timedelta(days=7), source="demo")
+
+
+def seed_demo(seed: int = 2026) -> list[tuple[str, str, str]]:
+    """Create the demo accounts and progress; returns (role, e-mail, password) of the logins."""
+    rng = random.Random(seed)
+    logins = []
+    for role, email, name, district, municipality in STAFF:
+        _ensure_user(role, email, name, district, municipality)
+        logins.append((role, email, DEMO_PASSWORD))
+    courses = {c.id: c for c in db.session.scalars(select(Course))}
+    start = utcnow() - timedelta(days=120)
+    for name, district, municipality, course_id, done in LEARNERS:
+        user, created = _ensure_user("learner", _email_for(name), name, district, municipality)
+        course = courses.get(course_id)
+        if not created or course is None:
+            continue
+        enrolled_at = start + timedelta(days=rng.randint(0, 40))
+        progress.enrol(user, course, at=enrolled_at)
+        modules = [m for m in course.modules if not m.is_retired]
+        at = enrolled_at + timedelta(days=1)
+        for module in modules[:done]:
+            complete_module(user, module, at)
+            at += timedelta(days=rng.randint(3, 12))
+        if done < len(modules):
+            # Started the next module but did not finish it yet.
+            progress.record_visit(user, modules[done], at=at)
+    db.session.flush()
+    return logins

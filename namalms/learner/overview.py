@@ -1,0 +1,92 @@
+"""Read-only views of a learner's progress, assembled with a fixed number of queries."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from namalms.domain.progress import (
+    CourseProgress, ModuleCompletion, ModuleRequirements, ModuleState, course_progress,
+    module_completion, resume_module,
+)
+from namalms.extensions import db
+from namalms.models import Course, Enrollment, Module, ModuleProgress, User
+from namalms.services.progress import enrollments_of, progress_by_module
+
+
+@dataclass
+class ModuleRow:
+    module: Module
+    progress: ModuleProgress | None
+    completion: ModuleCompletion
+
+    @property
+    def status_label(self) -> str:
+        if self.completion.is_complete:
+            return "Abgeschlossen"
+        if self.progress is None or self.progress.first_viewed_at is None:
+            return "Noch nicht begonnen"
+        return "In Bearbeitung"
+
+    @property
+    def status_key(self) -> str:
+        if self.completion.is_complete:
+            return "complete"
+        if self.progress is None or self.progress.first_viewed_at is None:
+            return "new"
+        return "started"
+
+
+@dataclass
+class CourseView:
+    course: Course
+    enrollment: Enrollment | None
+    rows: list[ModuleRow]
+    progress: CourseProgress
+    resume: Module | None
+
+    @property
+    def total_minutes(self) -> int:
+        return sum(r.module.minutes for r in self.rows)
+
+
+def completion_of(module: Module, progress: ModuleProgress | None) -> ModuleCompletion:
+    state = ModuleState() if progress is None else ModuleState(
+        progress.done_at, progress.quiz_passed_at, progress.workshop_attended_at)
+    return module_completion(ModuleRequirements(module.has_quiz, module.has_workshop), state)
+
+
+def active_modules(course: Course) -> list[Module]:
+    return [m for m in course.modules if not m.is_retired]
+
+
+def course_view(course: Course, user: User | None, *, enrollments: dict | None = None,
+                progress: dict | None = None) -> CourseView:
+    modules = active_modules(course)
+    enrollment = None
+    if user is not None and user.is_authenticated:
+        enrollments = enrollments if enrollments is not None else enrollments_of(user)
+        enrollment = enrollments.get(course.id)
+        progress = progress if progress is not None else progress_by_module(user, [m.id for m in modules])
+    else:
+        progress = {}
+    rows = [ModuleRow(m, progress.get(m.id), completion_of(m, progress.get(m.id))) for m in modules]
+    completed = {r.module.id for r in rows if r.completion.is_complete}
+    overall = course_progress([m.id for m in modules if m.is_required], completed)
+    viewed = [r for r in rows if r.progress and r.progress.last_viewed_at]
+    last = max(viewed, key=lambda r: r.progress.last_viewed_at).module.id if viewed else None
+    resume_id = resume_module([m.id for m in modules], completed, last) if enrollment else None
+    resume = next((m for m in modules if m.id == resume_id), None)
+    return CourseView(course, enrollment, rows, overall, resume)
+
+
+def all_courses() -> list[Course]:
+    return list(db.session.scalars(select(Course).order_by(Course.position)))
+
+
+def dashboard_views(user: User) -> list[CourseView]:
+    """One CourseView per enrolled course, from three queries in total."""
+    enrollments = enrollments_of(user)
+    progress = progress_by_module(user)
+    return [course_view(c, user, enrollments=enrollments, progress=progress)
+            for c in all_courses() if c.id in enrollments]

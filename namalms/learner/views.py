@@ -1,0 +1,162 @@
+"""Thin learner views: look up, call a service, commit once, redirect or render."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from namalms.content.model import Quiz
+from namalms.domain.quiz import grade_quiz
+from namalms.domain.sdgs import SDG_NAMES
+from namalms.extensions import db
+from namalms.learner.overview import active_modules, all_courses, completion_of, course_view, dashboard_views
+from namalms.models import Course, Module, ProgressEvent
+from namalms.services import ServiceError
+from namalms.services import progress as progress_service
+from namalms.web import role_required
+
+bp = Blueprint("learner", __name__)
+
+
+def get_course(course_id: str) -> Course:
+    return db.session.get(Course, course_id) or abort(404)
+
+
+def get_module(module_id: str) -> Module:
+    module = db.session.get(Module, module_id)
+    if module is None or module.current_revision is None:
+        abort(404)
+    return module
+
+
+@bp.route("/")
+def catalogue():
+    views = [course_view(c, current_user if current_user.is_authenticated else None) for c in all_courses()]
+    return render_template("learner/catalogue.html", views=views)
+
+
+@bp.route("/courses/<course_id>")
+def course(course_id: str):
+    view = course_view(get_course(course_id), current_user if current_user.is_authenticated else None)
+    return render_template("learner/course.html", view=view)
+
+
+@bp.route("/courses/<course_id>/enrol", methods=["POST"])
+@role_required("learner")
+def enrol(course_id: str):
+    course = get_course(course_id)
+    _, created = progress_service.enrol(current_user, course)
+    db.session.commit()
+    if created:
+        flash(f"Sie sind jetzt in „{course.title}“ eingeschrieben. Viel Erfolg!", "success")
+    else:
+        flash("Sie sind in diesem Kurs bereits eingeschrieben.", "info")
+    return redirect(url_for("learner.course", course_id=course.id))
+
+
+def _quiz_feedback(module: Module):
+    """The graded attempt named in ?versuch=, if it is the current learner's own."""
+    attempt_id = request.args.get("versuch", type=int)
+    if not attempt_id:
+        return None
+    event = db.session.get(ProgressEvent, attempt_id)
+    if event is None or event.user_id != current_user.id or event.module_id != module.id or event.kind != "quiz_attempt":
+        return None
+    quiz = progress_service.quiz_of(module)
+    answers = {qid: set(choices) for qid, choices in event.data.get("answers", {}).items()}
+    return grade_quiz(quiz, answers) if quiz else None
+
+
+@bp.route("/modules/<module_id>")
+@login_required
+def module(module_id: str):
+    module = get_module(module_id)
+    is_learner = current_user.role == "learner"
+    enrollment = progress_service.enrollment_for(current_user, module.course_id)
+    if module.is_retired and not (enrollment and is_learner):
+        abort(404)
+    if is_learner and enrollment is None:
+        flash("Bitte schreiben Sie sich zuerst in den Kurs ein, um das Modul zu bearbeiten.", "info")
+        return redirect(url_for("learner.course", course_id=module.course_id))
+    progress = None
+    if is_learner:
+        progress = progress_service.record_visit(current_user, module)
+        db.session.commit()
+    revision = module.current_revision
+    quiz = Quiz.from_dict(revision.meta["quiz"]) if revision.meta.get("quiz") else None
+    siblings = active_modules(module.course)
+    index = next((i for i, m in enumerate(siblings) if m.id == module.id), 0)
+    return render_template(
+        "learner/module.html", module=module, revision=revision, quiz=quiz, progress=progress,
+        completion=completion_of(module, progress), feedback=_quiz_feedback(module) if quiz else None,
+        previous=siblings[index - 1] if index > 0 else None,
+        following=siblings[index + 1] if index + 1 < len(siblings) else None,
+        position=index + 1, count=len(siblings), sdg_names=SDG_NAMES, is_preview=not is_learner,
+    )
+
+
+@bp.route("/modules/<module_id>/done", methods=["POST"])
+@role_required("learner")
+def mark_done(module_id: str):
+    module = get_module(module_id)
+    try:
+        progress, changed = progress_service.mark_done(current_user, module)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("learner.course", course_id=module.course_id))
+    db.session.commit()
+    if not changed:
+        flash("Dieses Modul ist bereits als erledigt markiert.", "info")
+    elif progress.completed_at:
+        flash(f"Modul „{module.title}“ abgeschlossen. Gut gemacht!", "success")
+    else:
+        flash("Als erledigt markiert. " + " · ".join(
+            m for m in completion_of(module, progress).missing) + " – dann ist das Modul abgeschlossen.", "success")
+    return redirect(url_for("learner.module", module_id=module.id))
+
+
+def parse_answers(quiz: Quiz, form) -> dict[str, set[int]]:
+    """Read choices from the form; anything that is not a valid option index is ignored."""
+    answers: dict[str, set[int]] = {}
+    for question in quiz.questions:
+        chosen = set()
+        for raw in form.getlist(f"q-{question.id}"):
+            if raw.isdigit() and int(raw) < len(question.options):
+                chosen.add(int(raw))
+        answers[question.id] = chosen
+    return answers
+
+
+@bp.route("/modules/<module_id>/quiz", methods=["POST"])
+@role_required("learner")
+def submit_quiz(module_id: str):
+    module = get_module(module_id)
+    quiz = progress_service.quiz_of(module) or abort(404)
+    answers = parse_answers(quiz, request.form)
+    if not any(answers.values()):
+        flash("Bitte beantworten Sie mindestens eine Frage, bevor Sie den Selbstcheck auswerten.", "error")
+        return redirect(url_for("learner.module", module_id=module.id, _anchor="selbstcheck"))
+    try:
+        result = progress_service.submit_quiz(current_user, module, answers)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("learner.course", course_id=module.course_id))
+    attempt = db.session.scalar(
+        select(ProgressEvent.id).where(ProgressEvent.user_id == current_user.id, ProgressEvent.module_id == module.id,
+                                       ProgressEvent.kind == "quiz_attempt").order_by(ProgressEvent.id.desc()).limit(1))
+    db.session.commit()
+    if result.is_passed:
+        flash(f"Selbstcheck bestanden: {result.score} % (benötigt {result.pass_mark} %).", "success")
+    else:
+        flash(f"Noch nicht bestanden: {result.score} % (benötigt {result.pass_mark} %). "
+              "Lesen Sie die Erklärungen und versuchen Sie es erneut.", "error")
+    return redirect(url_for("learner.module", module_id=module.id, versuch=attempt, _anchor="selbstcheck"))
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard():
+    views = dashboard_views(current_user)
+    return render_template("learner/dashboard.html", views=views)

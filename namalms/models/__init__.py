@@ -1,0 +1,9 @@
+"""All tables. Importing this package registers every model, so Alembic sees them all."""
+from namalms.models.content import Asset, ContentRevision, Course, District, Module, Region
+from namalms.models.progress import Enrollment, ModuleProgress, ProgressEvent
+from namalms.models.user import ROLES, User
+
+__all__ = [
+    "Asset", "ContentRevision", "Course", "District", "Enrollment", "Module", "ModuleProgress",
+    "ProgressEvent", "ROLES", "Region", "User",
+]

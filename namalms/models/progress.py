@@ -1,0 +1,65 @@
+"""Learner progress: enrolments, the current state per module, and the append-only event log."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from namalms.extensions import db
+from namalms.models.base import UTCDateTime, utcnow
+
+
+class Enrollment(db.Model):
+    __table_args__ = (UniqueConstraint("user_id", "course_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[str] = mapped_column(ForeignKey("course.id"), index=True)
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    course = relationship("Course")
+
+
+class ModuleProgress(db.Model):
+    """The current state of one learner in one module, derived from the event log.
+
+    Kept as a row so pages and certificate checks never replay events.
+    """
+
+    __table_args__ = (UniqueConstraint("user_id", "module_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    module_id: Mapped[str] = mapped_column(ForeignKey("module.id"), index=True)
+    first_viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    best_quiz_score: Mapped[int | None] = mapped_column()
+    quiz_passed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    workshop_attended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    module = relationship("Module")
+
+
+class ProgressEvent(db.Model):
+    """Something a learner did or that happened to their progress. Never updated or deleted."""
+
+    __table_args__ = (Index("ix_progress_event_user_created", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    course_id: Mapped[str | None] = mapped_column(String(64))
+    module_id: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_events_append_only(session, flush_context, instances) -> None:
+    """Refuse to change or delete a recorded progress event: the log must explain every state."""
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, ProgressEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise ValueError("progress events are append-only")

@@ -1,0 +1,50 @@
+"""Accounts: learners, trainers and programme-office admins."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from namalms.extensions import db
+from namalms.models.base import UTCDateTime, utcnow
+
+ROLES = {
+    "learner": "Teilnehmer*in",
+    "trainer": "Trainer*in",
+    "admin": "Programmbüro",
+}
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default="learner")
+    district_id: Mapped[str | None] = mapped_column(ForeignKey("district.id"))
+    municipality: Mapped[str] = mapped_column(String(200), default="")
+    region_id: Mapped[str | None] = mapped_column(ForeignKey("region.id"))
+    is_active_account: Mapped[bool] = mapped_column(default=True)
+    # Part of the login cookie: raising it ends every session of this user (deactivation,
+    # password change).
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    district = relationship("District")
+    region = relationship("Region")
+
+    @property
+    def is_active(self) -> bool:  # used by flask-login
+        return self.is_active_account
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def role_label(self) -> str:
+        return ROLES.get(self.role, self.role)
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles

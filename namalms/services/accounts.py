@@ -1,0 +1,123 @@
+"""Accounts: registration, login checks, creating staff accounts."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from namalms.extensions import db
+from namalms.models import ROLES, District, User
+from namalms.services import ServiceError
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# scrypt: memory-hard, the current werkzeug default; spelled out so it never silently changes.
+PASSWORD_METHOD = "scrypt"
+# Computed once so a login attempt for an unknown e-mail costs as much as one for a known one.
+_DUMMY_HASH = generate_password_hash("namalms-dummy-password", method=PASSWORD_METHOD)
+COMMON_PASSWORDS = {
+    "passwort123", "password123", "1234567890", "0123456789", "qwertzuiop", "qwertyuiop",
+    "passwort1234", "password1234", "abcdefghij", "hallo12345", "sommer2026", "winter2026",
+    "nachhaltigkeit", "einszweidrei",
+}
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def password_problem(password: str, *, email: str = "", name: str = "", min_length: int = 10) -> str | None:
+    """Why a password is too weak (German), or None when it is acceptable.
+
+    Follows NIST SP 800-63B: length over composition rules, and no well-known or personal words.
+    """
+    if len(password) < min_length:
+        return f"Das Passwort muss mindestens {min_length} Zeichen lang sein."
+    if len(password) > 200:
+        return "Das Passwort darf höchstens 200 Zeichen lang sein."
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS or len(set(lowered)) < 4:
+        return "Dieses Passwort ist zu leicht zu erraten. Bitte wählen Sie ein anderes."
+    local_part = email.split("@")[0].lower()
+    if (local_part and len(local_part) >= 4 and local_part in lowered) or (
+        name and name.strip().lower() and name.strip().lower().replace(" ", "") in lowered.replace(" ", "")
+    ):
+        return "Das Passwort darf nicht Ihren Namen oder Ihre E-Mail-Adresse enthalten."
+    return None
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def _check_new_account(email: str, name: str, password: str, min_length: int) -> str:
+    email = normalise_email(email)
+    if not name.strip():
+        raise ServiceError("Bitte geben Sie Ihren Namen an.", "name")
+    if not EMAIL_PATTERN.match(email):
+        raise ServiceError("Bitte geben Sie eine gültige E-Mail-Adresse an.", "email")
+    if problem := password_problem(password, email=email, name=name, min_length=min_length):
+        raise ServiceError(problem, "password")
+    if db.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
+        raise ServiceError(
+            "Mit dieser E-Mail-Adresse gibt es bereits ein Konto. Bitte melden Sie sich an.", "email"
+        )
+    return email
+
+
+def register_learner(
+    *, name: str, email: str, password: str, district_id: str, municipality: str, min_length: int = 10
+) -> User:
+    """Create a learner account; the region follows from the chosen Kreis or kreisfreie Stadt."""
+    email = _check_new_account(email, name, password, min_length)
+    district = db.session.get(District, district_id) if district_id else None
+    if district is None:
+        raise ServiceError("Bitte wählen Sie Ihren Kreis bzw. Ihre kreisfreie Stadt aus.", "district_id")
+    if not municipality.strip():
+        raise ServiceError("Bitte geben Sie Ihre Kommune bzw. Institution an.", "municipality")
+    user = User(
+        email=email,
+        name=name.strip(),
+        password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
+        role="learner",
+        district_id=district.id,
+        region_id=district.region_id,
+        municipality=municipality.strip(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def create_user(
+    *, email: str, name: str, role: str, password: str, district_id: str | None = None,
+    municipality: str = "", min_length: int = 10,
+) -> User:
+    """Create an account of any role (CLI, programme office, demo data)."""
+    if role not in ROLES:
+        raise ServiceError(f"Unbekannte Rolle „{role}“. Erlaubt: {', '.join(ROLES)}.", "role")
+    email = _check_new_account(email, name, password, min_length)
+    district = db.session.get(District, district_id) if district_id else None
+    if district_id and district is None:
+        raise ServiceError(f"Unbekannter Kreis bzw. unbekannte Stadt „{district_id}“.", "district_id")
+    user = User(
+        email=email, name=name.strip(), role=role,
+        password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
+        district_id=district.id if district else None,
+        region_id=district.region_id if district else None,
+        municipality=municipality.strip(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None – without revealing which part was wrong."""
+    user = find_user_by_email(email)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.is_active_account:
+        return None
+    return user

@@ -1,0 +1,201 @@
+"""Learner progress: enrolling, opening, finishing modules, quizzes and workshop attendance.
+
+Every change appends a ProgressEvent and updates the ModuleProgress row in the same flush,
+so the current state can always be explained from the log.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from namalms.content.model import Quiz
+from namalms.domain.progress import ModuleRequirements, ModuleState, module_completion
+from namalms.domain.quiz import QuizResult, grade_quiz
+from namalms.extensions import db
+from namalms.models import Course, Enrollment, Module, ModuleProgress, ProgressEvent, User
+from namalms.models.base import utcnow
+from namalms.services import ServiceError
+
+# Called after a learner's progress changed in a way that can change certificate eligibility.
+# The certificates service registers itself here, so progress does not import it.
+_after_progress_change: list[Callable[[User], None]] = []
+
+
+def on_progress_change(callback: Callable[[User], None]) -> Callable[[User], None]:
+    _after_progress_change.append(callback)
+    return callback
+
+
+def notify_progress_change(user: User) -> None:
+    for callback in _after_progress_change:
+        callback(user)
+
+
+def _record(user: User, kind: str, *, module: Module | None = None, course_id: str | None = None,
+            data: dict | None = None, at: datetime | None = None) -> ProgressEvent:
+    event = ProgressEvent(
+        user_id=user.id, kind=kind,
+        module_id=module.id if module else None,
+        course_id=course_id or (module.course_id if module else None),
+        data=data or {}, created_at=at or utcnow(),
+    )
+    db.session.add(event)
+    return event
+
+
+def _insert_or_get(model, **keys):
+    """Fetch the row with these unique keys, creating it if needed – safe under concurrent requests."""
+    row = db.session.scalar(select(model).filter_by(**keys))
+    if row is not None:
+        return row
+    try:
+        with db.session.begin_nested():
+            row = model(**keys)
+            db.session.add(row)
+    except IntegrityError:
+        row = db.session.scalar(select(model).filter_by(**keys))
+    return row
+
+
+def enrollment_for(user: User, course_id: str) -> Enrollment | None:
+    return db.session.scalar(select(Enrollment).filter_by(user_id=user.id, course_id=course_id))
+
+
+def enrol(user: User, course: Course, *, at: datetime | None = None) -> tuple[Enrollment, bool]:
+    """Enrol a learner in a course; enrolling twice is harmless. Returns (enrolment, created)."""
+    existing = enrollment_for(user, course.id)
+    if existing is not None:
+        return existing, False
+    enrollment = _insert_or_get(Enrollment, user_id=user.id, course_id=course.id)
+    if at is not None:
+        enrollment.enrolled_at = at
+    _record(user, "enrolled", course_id=course.id, at=enrollment.enrolled_at or at)
+    db.session.flush()
+    return enrollment, True
+
+
+def progress_for(user: User, module: Module) -> ModuleProgress:
+    return _insert_or_get(ModuleProgress, user_id=user.id, module_id=module.id)
+
+
+def _require_enrolment(user: User, module: Module) -> None:
+    if enrollment_for(user, module.course_id) is None:
+        raise ServiceError("Bitte schreiben Sie sich zuerst in diesen Kurs ein.")
+
+
+def record_visit(user: User, module: Module, *, at: datetime | None = None) -> ModuleProgress:
+    """Remember that the learner opened the module (for "weiter, wo ich war")."""
+    at = at or utcnow()
+    progress = progress_for(user, module)
+    if progress.first_viewed_at is None:
+        progress.first_viewed_at = at
+        _record(user, "module_opened", module=module, at=at,
+                data={"revision_id": module.current_revision_id})
+    progress.last_viewed_at = at
+    db.session.flush()
+    return progress
+
+
+def _refresh_completion(user: User, module: Module, progress: ModuleProgress, at: datetime) -> bool:
+    """Mark the module complete the moment its last condition is met. True if that happened now."""
+    if progress.completed_at is not None:
+        return False
+    verdict = module_completion(
+        ModuleRequirements(has_quiz=module.has_quiz, has_workshop=module.has_workshop),
+        ModuleState(progress.done_at, progress.quiz_passed_at, progress.workshop_attended_at),
+    )
+    if not verdict.is_complete:
+        return False
+    progress.completed_at = verdict.completed_at
+    _record(user, "module_completed", module=module, at=at)
+    return True
+
+
+def mark_done(user: User, module: Module, *, at: datetime | None = None) -> tuple[ModuleProgress, bool]:
+    """The learner says they worked through the module. Idempotent: returns (progress, changed)."""
+    _require_enrolment(user, module)
+    at = at or utcnow()
+    progress = progress_for(user, module)
+    if progress.done_at is not None:
+        return progress, False
+    progress.done_at = at
+    _record(user, "module_done", module=module, at=at, data={"revision_id": module.current_revision_id})
+    if _refresh_completion(user, module, progress, at):
+        db.session.flush()
+        notify_progress_change(user)
+    db.session.flush()
+    return progress, True
+
+
+def quiz_of(module: Module) -> Quiz | None:
+    revision = module.current_revision
+    if revision is None or not revision.meta.get("quiz"):
+        return None
+    return Quiz.from_dict(revision.meta["quiz"])
+
+
+def submit_quiz(user: User, module: Module, answers: Mapping[str, set[int]], *,
+                at: datetime | None = None) -> QuizResult:
+    """Grade a quiz attempt, keep the best score, and record a pass the first time it happens.
+
+    The attempt is graded against the revision the learner saw; a later edit of the quiz keeps
+    an earlier pass valid because passes are stored, not recomputed.
+    """
+    _require_enrolment(user, module)
+    quiz = quiz_of(module)
+    if quiz is None:
+        raise ServiceError("Dieses Modul hat keinen Selbstcheck.")
+    at = at or utcnow()
+    result = grade_quiz(quiz, answers)
+    progress = progress_for(user, module)
+    _record(user, "quiz_attempt", module=module, at=at, data={
+        "revision_id": module.current_revision_id,
+        "score": result.score, "pass_mark": result.pass_mark, "passed": result.is_passed,
+        "answers": {qid: sorted(choices) for qid, choices in answers.items()},
+    })
+    if progress.best_quiz_score is None or result.score > progress.best_quiz_score:
+        progress.best_quiz_score = result.score
+    changed = False
+    if result.is_passed and progress.quiz_passed_at is None:
+        progress.quiz_passed_at = at
+        _record(user, "quiz_passed", module=module, at=at, data={"score": result.score})
+        changed = True
+    completed_now = _refresh_completion(user, module, progress, at)
+    db.session.flush()
+    if changed or completed_now:
+        notify_progress_change(user)
+    return result
+
+
+def record_workshop_attendance(user: User, module: Module, *, recorded_by: User | None = None,
+                               at: datetime | None = None, source: str = "manual") -> tuple[ModuleProgress, bool]:
+    """Record that the learner attended the module's workshop. Idempotent: (progress, changed)."""
+    if not module.has_workshop:
+        raise ServiceError(f"Das Modul „{module.title}“ hat keinen Workshop.")
+    at = at or utcnow()
+    progress = progress_for(user, module)
+    if progress.workshop_attended_at is not None:
+        return progress, False
+    progress.workshop_attended_at = at
+    _record(user, "workshop_attended", module=module, at=at, data={
+        "recorded_by": recorded_by.id if recorded_by else None, "source": source,
+    })
+    _refresh_completion(user, module, progress, at)
+    db.session.flush()
+    notify_progress_change(user)
+    return progress, True
+
+
+def progress_by_module(user: User, module_ids: list[str] | None = None) -> dict[str, ModuleProgress]:
+    """All progress rows of a learner in one query, keyed by module id."""
+    query = select(ModuleProgress).where(ModuleProgress.user_id == user.id)
+    if module_ids is not None:
+        query = query.where(ModuleProgress.module_id.in_(module_ids))
+    return {row.module_id: row for row in db.session.scalars(query)}
+
+
+def enrollments_of(user: User) -> dict[str, Enrollment]:
+    return {e.course_id: e for e in db.session.scalars(select(Enrollment).filter_by(user_id=user.id))}

@@ -1,0 +1,69 @@
+"""Request-level helpers shared by all blueprints: role guards, template globals, headers."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Flask, abort, g, request
+from flask_login import current_user, login_required
+
+from namalms.models import ROLES
+from namalms.models.base import utcnow
+
+
+def role_required(*roles: str):
+    """Allow a view only for these roles; anonymous users are sent to the login page first."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def format_date(value, with_time: bool = False) -> str:
+    """German date (and time) in Europe/Berlin."""
+    if value is None:
+        return "–"
+    from zoneinfo import ZoneInfo
+
+    local = value.astimezone(ZoneInfo("Europe/Berlin")) if getattr(value, "tzinfo", None) else value
+    return local.strftime("%d.%m.%Y, %H:%M Uhr" if with_time else "%d.%m.%Y")
+
+
+def format_minutes(minutes: int | None) -> str:
+    if not minutes:
+        return "–"
+    hours, rest = divmod(int(minutes), 60)
+    if hours and rest:
+        return f"{hours} Std. {rest} Min."
+    return f"{hours} Std." if hours else f"{rest} Min."
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["datetime"] = lambda v: format_date(v, with_time=True)
+    app.jinja_env.filters["minutes"] = format_minutes
+    app.jinja_env.globals["ROLES"] = ROLES
+
+    @app.context_processor
+    def inject_now():
+        return {"now": utcnow()}
+
+    @app.after_request
+    def security_headers(response):
+        # Everything is served by the app itself: no third-party script, style, font or image.
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response

@@ -1,0 +1,175 @@
+"""Shared fixtures.
+
+Database tests run once per backend: SQLite always, PostgreSQL when NAMALMS_TEST_DATABASE_URL
+is set (CI sets it). The schema is built by the real Alembic migrations and the shipped content
+is synced once per backend; each test then starts from empty user data.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from flask import g
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from namalms import create_app
+from namalms.config import normalise_database_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONTENT_DIR = Path(os.environ.get("NAMALMS_TEST_CONTENT_DIR", PROJECT_ROOT / "content"))
+PG_ENV = "NAMALMS_TEST_DATABASE_URL"
+PASSWORD = "Sonnenblume-Windrad-42"
+
+# Tables holding what users did; emptied after every test (children before parents).
+USER_DATA_TABLES = ["progress_event", "module_progress", "enrollment", "user"]
+
+
+def app_config(database_url: str, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "CONTENT_DIR": str(CONTENT_DIR),
+        "SERVER_NAME": "localhost",
+    }
+    config.update(overrides)
+    return config
+
+
+def reset_postgres_schema(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(normalise_database_url(url))
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory) -> str:
+    if request.param == "sqlite":
+        return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "namalms-test.sqlite3")
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"PostgreSQL tests skipped: set {PG_ENV} to a database URL to run them")
+    try:
+        reset_postgres_schema(url)
+    except Exception as error:  # a configured but unreachable server is a real failure in CI
+        pytest.fail(f"PostgreSQL at {PG_ENV} is not usable: {error}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def migrated_app(database_url):
+    """An app whose database was built by the migrations and filled with the shipped content."""
+    from flask_migrate import upgrade
+
+    from namalms.content.loader import load_tree
+    from namalms.extensions import db
+    from namalms.services.content_sync import sync_tree
+
+    app = create_app(app_config(database_url))
+    with app.app_context():
+        upgrade()
+        result = load_tree(CONTENT_DIR)
+        assert not result.problems, "\n".join(map(str, result.problems))
+        sync_tree(result.tree)
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def clear_user_data(app) -> None:
+    from namalms.extensions import db
+
+    with app.app_context():
+        db.session.rollback()
+        for table in USER_DATA_TABLES:
+            db.session.execute(text(f'DELETE FROM "{table}"'))
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture
+def app(migrated_app):
+    migrated_app.config.update(WTF_CSRF_ENABLED=False)
+    with migrated_app.app_context():
+        yield migrated_app
+    clear_user_data(migrated_app)
+
+
+class FreshUserClient(FlaskClient):
+    """The test keeps one app context open across requests, so forget the user flask-login
+    cached on `g` before each request, as a real server (one context per request) would."""
+
+    def open(self, *args, **kwargs):
+        g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = FreshUserClient
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Factory: make_user(role="trainer", email=…, …) creates and commits an account."""
+    from namalms.extensions import db
+    from namalms.services.accounts import create_user
+
+    counter = {"n": 0}
+
+    def make(role: str = "learner", **overrides):
+        counter["n"] += 1
+        values = {
+            "email": f"{role}{counter['n']}@example.org",
+            "name": f"Test {role.title()} {counter['n']}",
+            "password": PASSWORD,
+            "district_id": "kreis-dueren" if role == "learner" else None,
+            "municipality": "Gemeinde Niederzier" if role == "learner" else "",
+        }
+        values.update(overrides)
+        user = create_user(role=role, **values)
+        db.session.commit()
+        return user
+
+    return make
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = PASSWORD, remember: bool = False):
+        data = {"email": email, "password": password}
+        if remember:
+            data["remember"] = "y"
+        return self.client.post("/login", data=data)
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def learner(make_user, auth):
+    """A logged-in learner from Kreis Düren (Rheinisches Revier)."""
+    user = make_user("learner")
+    auth.login(user.email)
+    return user
