@@ -20,7 +20,7 @@ run: $(VENV)/.installed
 	$(FLASK) content sync
 	$(FLASK) demo
 	@echo "namalms läuft auf http://$(HOST):$(PORT) – beenden mit Strg+C"
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(VENV)/bin/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
