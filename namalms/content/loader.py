@@ -50,7 +50,7 @@ QUIZ_KINDS = ("single", "multiple")
 DEFAULT_PASS_MARK = 70
 
 MODULE_KEYS = ("id", "title", "order", "minutes", "summary", "objectives", "sdgs", "workshop",
-               "workshop_title", "quiz")  # fmt: skip
+               "workshop_title", "quiz")
 MODULE_REQUIRED = ("id", "title", "order", "minutes", "objectives", "sdgs")
 QUIZ_KEYS = ("pass_mark", "questions")
 QUESTION_KEYS = ("id", "type", "question", "options", "explanation")
@@ -192,7 +192,7 @@ class _Report:
         self.problems.append(Problem(self.path, line, message))
 
     def keys(self, node: LineDict, allowed: Sequence[str], required: Sequence[str],
-             where: str = "") -> None:  # fmt: skip
+             where: str = "") -> None:
         """Report unknown keys (with the allowed ones as a hint) and missing required keys."""
         for key in node:
             if key not in allowed:
@@ -202,7 +202,7 @@ class _Report:
                 self.add(node.line, f"Pflichtfeld „{key}“ fehlt{where}")
 
     def text(self, node: LineDict, key: str, *, required: bool = True,
-             where: str = "") -> str | None:  # fmt: skip
+             where: str = "") -> str | None:
         """A non-empty text value (stripped); None if absent, empty or of the wrong type."""
         if key not in node:
             return None
@@ -217,7 +217,7 @@ class _Report:
         return value.strip()
 
     def integer(self, node: LineDict, key: str, *, minimum: int, maximum: int | None = None,
-                where: str = "") -> int | None:  # fmt: skip
+                where: str = "") -> int | None:
         """A whole number within [minimum, maximum]; None if absent or invalid."""
         if key not in node:
             return None
@@ -342,12 +342,12 @@ def _scan_layout(root: Path, problems: list[Problem]) -> _Layout:
         elif entry.name not in ROOT_FILES:
             problems.append(Problem(entry.name, 1, "unerwartete Datei – im Inhaltsordner sind "
                                     "nur programme.yml, regions.yml, README.md und Kursordner "
-                                    "erlaubt"))  # fmt: skip
+                                    "erlaubt"))
     return layout
 
 
 def _scan_course_folder(root: Path, folder: Path, layout: _Layout,
-                        problems: list[Problem]) -> list[str]:  # fmt: skip
+                        problems: list[Problem]) -> list[str]:
     """Return the module files of one course folder; collect images; report strays."""
     modules = []
     for entry in _visible_children(folder):
@@ -356,13 +356,13 @@ def _scan_course_folder(root: Path, folder: Path, layout: _Layout,
             layout.image_files.extend(_scan_image_folder(root, entry, problems))
         elif entry.is_dir():
             problems.append(Problem(relative, 1, "unerwarteter Ordner – in einem Kursordner ist "
-                                    "nur der Bildordner img/ erlaubt"))  # fmt: skip
+                                    "nur der Bildordner img/ erlaubt"))
         elif entry.suffix == ".md":
             modules.append(relative)
         elif entry.name != COURSE_FILE:
             problems.append(Problem(relative, 1, "unerwartete Datei – in einem Kursordner sind "
                                     "nur course.yml, Moduldateien (*.md) und der Ordner img/ "
-                                    "erlaubt"))  # fmt: skip
+                                    "erlaubt"))
     return modules
 
 
@@ -375,13 +375,13 @@ def _scan_image_folder(root: Path, folder: Path, problems: list[Problem]) -> lis
         else:
             problems.append(Problem(relative, 1, "unerwarteter Eintrag in img/ – erlaubt sind "
                                     "Bilder im Format PNG, JPEG oder WebP (.png, .jpg, .jpeg, "
-                                    ".webp)"))  # fmt: skip
+                                    ".webp)"))
     return images
 
 
 def _visible_children(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if not p.name.startswith(".")),
-                  key=lambda p: p.name)  # fmt: skip
+                  key=lambda p: p.name)
 
 
 def _read_text(root: Path, relative: str, problems: list[Problem]) -> str | None:
@@ -396,7 +396,7 @@ def _read_text(root: Path, relative: str, problems: list[Problem]) -> str | None
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
         problems.append(Problem(relative, line, f"Datei ist nicht UTF-8-kodiert (Byte "
-                                f"0x{raw[error.start]:02x}) – bitte als UTF-8 speichern"))  # fmt: skip
+                                f"0x{raw[error.start]:02x}) – bitte als UTF-8 speichern"))
         return None
 
 
@@ -427,15 +427,33 @@ class _ModuleDraft:
     order: int | None = None
     order_line: int = 1
     module: ModuleSource | None = None
+    guessed_id: str | None = None  # from an unparseable file: counts as existing, nothing more
 
 
 def _load_module(root: Path, path: str, course: _CourseDraft,
-                 problems: list[Problem]) -> _ModuleDraft:  # fmt: skip
+                 problems: list[Problem]) -> _ModuleDraft:
     text = _read_text(root, path, problems)
-    draft = (_parse_module_draft(text, path, course.id or course.folder) if text is not None
-             else _ModuleDraft(path, _Report(path)))  # fmt: skip
-    problems.extend(draft.report.problems)
+    if text is None:
+        draft = _ModuleDraft(path, _Report(path))
+        text = (root / path).read_bytes().decode("utf-8", errors="replace")
+    else:
+        draft = _parse_module_draft(text, path, course.id or course.folder)
+        problems.extend(draft.report.problems)
+    if draft.id is None:
+        draft.guessed_id = _guess_id(text)
     return draft
+
+
+_ID_LINE = re.compile(r"^id:[ \t]*[\"']?([a-z0-9]+(?:-[a-z0-9]+)*)[\"']?[ \t]*$", re.MULTILINE)
+
+
+def _guess_id(text: str) -> str | None:
+    """Find the id of a module file whose front matter cannot be parsed.
+
+    Only used so that the course.yml listing it does not additionally report a missing file.
+    """
+    match = _ID_LINE.search(text)
+    return match.group(1) if match else None
 
 
 def _split_lines(text: str) -> list[str]:
@@ -448,7 +466,7 @@ def _split_front_matter(text: str, report: _Report) -> tuple[str, str, int] | No
     lines = _split_lines(text.removeprefix("\ufeff"))
     if not lines or lines[0].rstrip() != "---":
         report.add(1, "Front Matter fehlt: Die Datei muss mit einer Zeile „---“ beginnen, "
-                      "gefolgt von id, title, order … und einer weiteren Zeile „---“")  # fmt: skip
+                      "gefolgt von id, title, order … und einer weiteren Zeile „---“")
         return None
     for index in range(1, len(lines)):
         if lines[index].rstrip() in ("---", "..."):
@@ -485,7 +503,7 @@ def _parse_module_draft(text: str, path: str, course_id: str) -> _ModuleDraft:
     workshop_title = report.text(meta, "workshop_title", required=False)
     if workshop_title is not None and not has_workshop:
         report.add(meta.line_of("workshop_title"),
-                   "„workshop_title“ ist nur zusammen mit „workshop: true“ sinnvoll")  # fmt: skip
+                   "„workshop_title“ ist nur zusammen mit „workshop: true“ sinnvoll")
     quiz = _quiz(meta, report) if "quiz" in meta else None
     image_refs = _image_references(body, body_line, path, report)
     if report.problems:
@@ -497,7 +515,7 @@ def _parse_module_draft(text: str, path: str, course_id: str) -> _ModuleDraft:
         source=text, source_hash=_sha256(text),
         images=tuple(dict.fromkeys(ref.path for ref in image_refs)), is_required=True,
         id_line=draft.id_line, order_line=draft.order_line, image_refs=image_refs,
-    )  # type: ignore[arg-type]  # fmt: skip
+    )  # type: ignore[arg-type]
     return draft
 
 
@@ -513,7 +531,7 @@ def _objectives(meta: LineDict, report: _Report) -> tuple[str, ...]:
     for index, item in enumerate(items):
         if not isinstance(item, str) or not item.strip():
             report.add(items.line_of(index), _type_message("objectives", "eine Liste von Texten",
-                                                           item, " (Lernziel)"))  # fmt: skip
+                                                           item, " (Lernziel)"))
         else:
             objectives.append(item.strip())
     return tuple(objectives)
@@ -563,7 +581,7 @@ def _quiz(meta: LineDict, report: _Report) -> Quiz | None:
             line = items.line_of(index)  # type: ignore[union-attr]
             if question.id in first_lines:
                 report.add(line, f"Frage-id „{question.id}“ ist doppelt (zuerst in Zeile "
-                                 f"{first_lines[question.id]})")  # fmt: skip
+                                 f"{first_lines[question.id]})")
                 continue
             first_lines[question.id] = line
             questions.append(question)
@@ -584,7 +602,7 @@ def _question(item: Any, line: int, report: _Report) -> QuizQuestion | None:
     kind = report.text(node, "type", where=where)
     if kind is not None and kind not in QUIZ_KINDS:
         report.add(node.line_of("type"), f"„type“ muss „single“ oder „multiple“ sein, "
-                                         f"gefunden: „{kind}“{where}")  # fmt: skip
+                                         f"gefunden: „{kind}“{where}")
     text = report.text(node, "question", where=where)
     explanation = report.text(node, "explanation", where=where)
     options = _options(node, where, report) if "options" in node else ()
@@ -593,7 +611,7 @@ def _question(item: Any, line: int, report: _Report) -> QuizQuestion | None:
     if len(report.problems) > before:
         return None
     return QuizQuestion(id=question_id, kind=kind, question=text, options=options,
-                        explanation=explanation)  # type: ignore[arg-type]  # fmt: skip
+                        explanation=explanation)  # type: ignore[arg-type]
 
 
 def _options(node: LineDict, where: str, report: _Report) -> tuple[QuizOption, ...]:
@@ -602,7 +620,7 @@ def _options(node: LineDict, where: str, report: _Report) -> tuple[QuizOption, .
         return ()
     if len(items) < 2:
         report.add(node.line_of("options"), f"Eine Frage braucht mindestens zwei "
-                                            f"Antwortoptionen, gefunden: {len(items)}{where}")  # fmt: skip
+                                            f"Antwortoptionen, gefunden: {len(items)}{where}")
     options: list[QuizOption] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
@@ -614,7 +632,7 @@ def _options(node: LineDict, where: str, report: _Report) -> tuple[QuizOption, .
         if isinstance(option.get("text"), (int, float)) and not isinstance(option["text"], bool):
             report.add(option.line_of("text"), f"„text“ muss Text sein, gefunden: "
                        f"{_describe(option['text'])} – bitte in Anführungszeichen setzen, "
-                       f"z. B. text: \"{option['text']}\"{where}")  # fmt: skip
+                       f"z. B. text: \"{option['text']}\"{where}")
             continue
         text = report.text(option, "text", where=where)
         is_correct = report.boolean(option, "correct", default=False, where=where)
@@ -622,7 +640,7 @@ def _options(node: LineDict, where: str, report: _Report) -> tuple[QuizOption, .
             continue
         if text in seen:
             report.add(line, f"Antwortoption „{text}“ ist doppelt (zuerst in Zeile "
-                             f"{seen[text]}){where}")  # fmt: skip
+                             f"{seen[text]}){where}")
             continue
         seen[text] = line
         options.append(QuizOption(text=text, is_correct=is_correct))
@@ -630,18 +648,18 @@ def _options(node: LineDict, where: str, report: _Report) -> tuple[QuizOption, .
 
 
 def _check_correct_options(options: Sequence[QuizOption], kind: str | None, line: int,
-                           where: str, report: _Report) -> None:  # fmt: skip
+                           where: str, report: _Report) -> None:
     correct = sum(option.is_correct for option in options)
     if kind == "single" and correct != 1:
         report.add(line, f"Eine Frage vom Typ „single“ braucht genau eine richtige Antwort "
-                         f"(correct: true), gefunden: {correct}{where}")  # fmt: skip
+                         f"(correct: true), gefunden: {correct}{where}")
     elif kind == "multiple" and correct == 0:
         report.add(line, f"Eine Frage vom Typ „multiple“ braucht mindestens eine richtige "
-                         f"Antwort (correct: true){where}")  # fmt: skip
+                         f"Antwort (correct: true){where}")
 
 
 def _image_references(body: str, body_line: int, path: str,
-                      report: _Report) -> tuple[ImageReference, ...]:  # fmt: skip
+                      report: _Report) -> tuple[ImageReference, ...]:
     """Check every image of the body (source, alt text, location) and locate it by line."""
     refs = []
     search_from: dict[str, int] = {}
@@ -661,22 +679,22 @@ def _check_image(src: str, alt: str | None, path: str, line: int, report: _Repor
     shown = src if len(src) <= 60 else src[:59] + "…"
     if not alt or not alt.strip():
         report.add(line, f"Bild „{shown}“ hat keinen Alternativtext – bitte beschreiben, was es "
-                         f"zeigt: ![Beschreibung]({shown})")  # fmt: skip
+                         f"zeigt: ![Beschreibung]({shown})")
     if not src.strip():
         report.add(line, "Bild ohne Quelle (src fehlt)")
         return None
     scheme = urlsplit(src.strip()).scheme.lower()
     if scheme == "data":
         report.add(line, "eingebettete data:-Bilder sind nicht erlaubt – bitte als Datei im "
-                         "Ordner img/ ablegen")  # fmt: skip
+                         "Ordner img/ ablegen")
         return None
     if scheme or src.strip().startswith("//"):
         report.add(line, f"externes Bild „{shown}“ ist nicht erlaubt (die Plattform lädt nichts "
-                         f"von fremden Servern) – bitte im Ordner img/ ablegen")  # fmt: skip
+                         f"von fremden Servern) – bitte im Ordner img/ ablegen")
         return None
     if is_external_or_absolute(src):
         report.add(line, f"absoluter Bildpfad „{shown}“ – Bilder bitte relativ einbinden, "
-                         f"z. B. img/bild.png")  # fmt: skip
+                         f"z. B. img/bild.png")
         return None
     resolved = resolve_image_path(path, src)
     if resolved is None:
@@ -684,7 +702,7 @@ def _check_image(src: str, alt: str | None, path: str, line: int, report: _Repor
         return None
     if not _IMAGE_PATH.match(resolved) or Path(resolved).suffix.lower() not in IMAGE_SUFFIXES:
         report.add(line, f"Bild „{shown}“ muss im Ordner img/ eines Kurses liegen und ein PNG-, "
-                         f"JPEG- oder WebP-Bild sein")  # fmt: skip
+                         f"JPEG- oder WebP-Bild sein")
         return None
     return resolved
 
@@ -712,6 +730,8 @@ class _CourseDraft:
     order_line: int = 1
     title: str | None = None
     entries: list[_CourseEntry] | None = None  # None: the module list could not be read
+    entries_complete: bool = False  # every item of the module list could be read
+    has_problems: bool = False
     course: CourseSource | None = None
 
 
@@ -727,6 +747,7 @@ def _load_course(root: Path, folder: str, problems: list[Problem]) -> _CourseDra
         node = report.mapping(node, 1, COURSE_FILE)
     if node is not None:
         _parse_course(node, text, draft, report)
+    draft.has_problems = bool(report.problems)
     problems.extend(report.problems)
     return draft
 
@@ -740,7 +761,9 @@ def _parse_course(node: LineDict, text: str, draft: _CourseDraft, report: _Repor
     description = report.text(node, "description", required=False) or ""
     audience = report.text(node, "audience", required=False) or ""
     if "modules" in node:
+        before = len(report.problems)
         draft.entries = _course_entries(node, report)
+        draft.entries_complete = draft.entries is not None and len(report.problems) == before
     if report.problems:
         return
     draft.course = CourseSource(
@@ -749,7 +772,7 @@ def _parse_course(node: LineDict, text: str, draft: _CourseDraft, report: _Repor
         module_ids=tuple(entry.module_id for entry in draft.entries or ()),
         required_ids=frozenset(e.module_id for e in draft.entries or () if e.is_required),
         source=text, source_hash=_sha256(text),
-    )  # type: ignore[arg-type]  # fmt: skip
+    )  # type: ignore[arg-type]
 
 
 def _course_entries(node: LineDict, report: _Report) -> list[_CourseEntry] | None:
@@ -760,9 +783,11 @@ def _course_entries(node: LineDict, report: _Report) -> list[_CourseEntry] | Non
     first_lines: dict[str, int] = {}
     for index, item in enumerate(items):
         line = items.line_of(index)
-        entry = report.mapping(item, line, "modules", " (Eintrag „- id: …“)")
-        if entry is None:
+        if not isinstance(item, LineDict):
+            report.add(line, f"Einträge in „modules“ haben die Form „- id: …“, gefunden: "
+                             f"{_describe(item)}")
             continue
+        entry = item
         report.keys(entry, COURSE_MODULE_KEYS, ("id",), " in der Modulliste")
         module_id = report.ident(entry)
         is_required = report.boolean(entry, "required", default=True)
@@ -770,7 +795,7 @@ def _course_entries(node: LineDict, report: _Report) -> list[_CourseEntry] | Non
             continue
         if module_id in first_lines:
             report.add(line, f"Modul „{module_id}“ ist doppelt aufgeführt (zuerst in Zeile "
-                             f"{first_lines[module_id]})")  # fmt: skip
+                             f"{first_lines[module_id]})")
             continue
         first_lines[module_id] = line
         entries.append(_CourseEntry(module_id, line, len(entries) + 1, is_required))
@@ -790,52 +815,68 @@ def _check_courses(courses: list[_CourseDraft], problems: list[Problem]) -> None
                 first = seen[value]
                 first_line = first.id_line if key == "id" else first.order_line
                 problems.append(Problem(course.path, line, f"„{label}: {value}“ hat auch "
-                                        f"{first.path} (Zeile {first_line})"))  # fmt: skip
+                                        f"{first.path} (Zeile {first_line})"))
                 problems.append(Problem(first.path, first_line, f"„{label}: {value}“ hat auch "
-                                        f"{course.path} (Zeile {line})"))  # fmt: skip
+                                        f"{course.path} (Zeile {line})"))
             else:
                 seen[value] = course
 
 
 def _check_modules(courses: list[_CourseDraft], modules: list[_ModuleDraft],
-                   assets: dict[str, bytes], problems: list[Problem]) -> None:  # fmt: skip
+                   assets: dict[str, bytes], problems: list[Problem]) -> None:
     """Cross-file checks: unique ids, every module listed once, order = position, images exist."""
     by_id: dict[str, list[_ModuleDraft]] = {}
     for module in modules:
         if module.id is not None:
             by_id.setdefault(module.id, []).append(module)
-    for module_id, drafts in by_id.items():
-        for draft in drafts:
-            for other in drafts:
-                if other is not draft:
-                    problems.append(Problem(draft.path, draft.id_line, _duplicate_id_message(
-                        module_id, other.path, other.id_line)))  # fmt: skip
-    listing = _check_listings(courses, set(by_id), problems)
+    duplicated = _report_duplicate_ids(by_id, problems)
+    existing = set(by_id) | {module.guessed_id for module in modules if module.guessed_id}
+    listing = _check_listings(courses, existing, problems)
     folder_course = {course.folder: course for course in courses}
     for module in modules:
-        if module.id is None:
-            continue
-        own = folder_course[module.path.split("/", 1)[0]]
-        found = listing.get(module.id)
-        if found is not None and found[0] is own:
-            if module.order is not None and module.order != found[1].position:
-                problems.append(Problem(module.path, module.order_line, _order_message(
-                    module.order, found[1].position, own.path)))  # fmt: skip
-        elif found is not None:
-            problems.append(Problem(module.path, module.id_line, _listed_elsewhere_message(
-                module.id, own.path, found[0].path)))  # fmt: skip
-        elif own.entries is not None:
-            problems.append(Problem(module.path, module.id_line,
-                                    _not_listed_message(module.id, own.path)))  # fmt: skip
-        if module.module is not None:
-            for ref in module.module.image_refs:
-                if ref.path not in assets:
-                    problems.append(Problem(module.path, ref.line,
-                                            _missing_image_message(ref.src, ref.path)))  # fmt: skip
+        # A duplicated id already has its problem; where it is listed says nothing more.
+        if module.id is not None and module.id not in duplicated:
+            own = folder_course[module.path.split("/", 1)[0]]
+            _check_listing_of(module, own, listing.get(module.id), problems)
+        for ref in module.module.image_refs if module.module else ():
+            if ref.path not in assets:
+                problems.append(Problem(module.path, ref.line,
+                                        _missing_image_message(ref.src, ref.path)))
+
+
+def _report_duplicate_ids(by_id: dict[str, list[_ModuleDraft]],
+                          problems: list[Problem]) -> set[str]:
+    """Report every file of a duplicated module id, naming the other files; return those ids."""
+    duplicated = {module_id for module_id, drafts in by_id.items() if len(drafts) > 1}
+    for module_id in duplicated:
+        for draft in by_id[module_id]:
+            for other in by_id[module_id]:
+                if other is not draft:
+                    problems.append(Problem(draft.path, draft.id_line, _duplicate_id_message(
+                        module_id, other.path, other.id_line)))
+    return duplicated
+
+
+def _check_listing_of(module: _ModuleDraft, own: _CourseDraft,
+                      found: tuple[_CourseDraft, _CourseEntry] | None,
+                      problems: list[Problem]) -> None:
+    """A module must be listed in its own folder's course.yml, at the position of its order."""
+    if found is not None and found[0] is not own:
+        problems.append(Problem(module.path, module.id_line, _listed_elsewhere_message(
+            module.id, own.path, found[0].path)))  # type: ignore[arg-type]
+    elif not own.entries_complete:
+        return  # positions in a partly unreadable list would only produce follow-up noise
+    elif found is not None:
+        if module.order is not None and module.order != found[1].position:
+            problems.append(Problem(module.path, module.order_line, _order_message(
+                module.order, found[1].position, own.path)))
+    else:
+        problems.append(Problem(module.path, module.id_line,
+                                _not_listed_message(module.id, own.path)))  # type: ignore[arg-type]
 
 
 def _check_listings(courses: list[_CourseDraft], module_ids: set[str],
-                    problems: list[Problem]) -> dict[str, tuple[_CourseDraft, _CourseEntry]]:  # fmt: skip
+                    problems: list[Problem]) -> dict[str, tuple[_CourseDraft, _CourseEntry]]:
     """Map each listed module id to its course; report ids listed twice or without a file."""
     listing: dict[str, tuple[_CourseDraft, _CourseEntry]] = {}
     for course in courses:
@@ -844,12 +885,12 @@ def _check_listings(courses: list[_CourseDraft], module_ids: set[str],
                 first = listing[entry.module_id][0]
                 problems.append(Problem(course.path, entry.line, f"Modul „{entry.module_id}“ "
                                         f"ist bereits in {first.path} aufgeführt – ein Modul "
-                                        f"gehört zu genau einem Kurs"))  # fmt: skip
+                                        f"gehört zu genau einem Kurs"))
                 continue
             listing[entry.module_id] = (course, entry)
             if entry.module_id not in module_ids:
                 problems.append(Problem(course.path, entry.line, f"Modul „{entry.module_id}“ "
-                                        f"ist aufgeführt, aber keine Moduldatei hat diese id"))  # fmt: skip
+                                        f"ist aufgeführt, aber keine Moduldatei hat diese id"))
     return listing
 
 
@@ -863,17 +904,17 @@ def _missing_image_message(src: str, path: str) -> str:
 
 def _order_message(order: int, position: int, course_path: str) -> str:
     return (f"„order: {order}“ passt nicht zur Position in {course_path}: dort steht das Modul "
-            f"an Position {position}")  # fmt: skip
+            f"an Position {position}")
 
 
 def _not_listed_message(module_id: str, course_path: str) -> str:
     return (f"Modul „{module_id}“ wird in keiner course.yml aufgeführt – bitte in {course_path} "
-            f"unter „modules:“ eintragen")  # fmt: skip
+            f"unter „modules:“ eintragen")
 
 
 def _listed_elsewhere_message(module_id: str, own_path: str, other_path: str) -> str:
     return (f"Modul „{module_id}“ liegt im Ordner von {own_path}, wird aber in {other_path} "
-            f"aufgeführt")  # fmt: skip
+            f"aufgeführt")
 
 
 # --- regions ---------------------------------------------------------------------------------
@@ -884,6 +925,7 @@ class _RegionsDraft:
     regions: list[Region] = field(default_factory=list)
     districts: list[District] = field(default_factory=list)
     source: str = ""
+    has_problems: bool = True
 
 
 def _load_regions(root: Path, problems: list[Problem]) -> _RegionsDraft:
@@ -900,19 +942,28 @@ def _load_regions(root: Path, problems: list[Problem]) -> _RegionsDraft:
         report.keys(node, REGIONS_KEYS, REGIONS_KEYS)
         draft.regions = _regions(node, report) if "regions" in node else []
         if "districts" in node:
-            draft.districts = _districts(node, {r.id for r in draft.regions}, report)
+            draft.districts = _districts(node, _raw_ids(node.get("regions")), report)
+    draft.has_problems = bool(report.problems)
     problems.extend(report.problems)
     return draft
+
+
+def _raw_ids(items: Any) -> set[str]:
+    """Ids as written, valid or not, so one bad id does not also break every reference to it."""
+    if not isinstance(items, list):
+        return set()
+    ids = (item.get("id") for item in items if isinstance(item, dict))
+    return {item_id for item_id in ids if isinstance(item_id, str)}
 
 
 def _regions(node: LineDict, report: _Report) -> list[Region]:
     items = report.sequence(node["regions"], node.line_of("regions"), "regions")
     regions: list[Region] = []
-    for index, item in _items_with_unique_ids(items, "Region", report):
+    for item in _items_with_unique_ids(items, "Region", report):
+        report.keys(item, REGION_KEYS, ("id", "name"), " in einer Region")
         region_id = report.ident(item)
         name = report.text(item, "name")
         description = report.text(item, "description", required=False) or ""
-        report.keys(item, REGION_KEYS, ("id", "name"), " in einer Region")
         if region_id and name:
             regions.append(Region(id=region_id, name=name, description=description))
     return regions
@@ -921,19 +972,19 @@ def _regions(node: LineDict, report: _Report) -> list[Region]:
 def _districts(node: LineDict, region_ids: set[str], report: _Report) -> list[District]:
     items = report.sequence(node["districts"], node.line_of("districts"), "districts")
     districts: list[District] = []
-    for index, item in _items_with_unique_ids(items, "Kreis bzw. Stadt", report):
+    for item in _items_with_unique_ids(items, "Kreis bzw. Stadt", report):
         report.keys(item, DISTRICT_KEYS, DISTRICT_KEYS, " in einem Kreis bzw. einer Stadt")
         district_id = report.ident(item)
         name = report.text(item, "name")
         kind = report.text(item, "kind")
         if kind is not None and kind not in DISTRICT_KINDS:
             report.add(item.line_of("kind"), f"„kind“ muss {' | '.join(DISTRICT_KINDS)} sein, "
-                                             f"gefunden: „{kind}“")  # fmt: skip
+                                             f"gefunden: „{kind}“")
             kind = None
         region_id = report.ident(item, "region")
         if region_id is not None and region_id not in region_ids:
             report.add(item.line_of("region"), f"unbekannte Region „{region_id}“ – bekannt "
-                                               f"sind: {', '.join(sorted(region_ids))}")  # fmt: skip
+                                               f"sind: {', '.join(sorted(region_ids))}")
             region_id = None
         if district_id and name and kind and region_id:
             districts.append(District(id=district_id, name=name, kind=kind, region_id=region_id))
@@ -941,7 +992,7 @@ def _districts(node: LineDict, region_ids: set[str], report: _Report) -> list[Di
 
 
 def _items_with_unique_ids(items: LineList | None, label: str,
-                           report: _Report) -> Iterable[tuple[int, LineDict]]:  # fmt: skip
+                           report: _Report) -> Iterable[LineDict]:
     """Yield the mapping items of a list; report non-mappings and duplicate ids."""
     first_lines: dict[Any, int] = {}
     for index, item in enumerate(items or ()):
@@ -952,11 +1003,11 @@ def _items_with_unique_ids(items: LineList | None, label: str,
         item_id = mapping.get("id")
         if isinstance(item_id, str) and item_id in first_lines:
             report.add(mapping.line_of("id"), f"{label} mit der id „{item_id}“ ist doppelt "
-                                              f"(zuerst in Zeile {first_lines[item_id]})")  # fmt: skip
+                                              f"(zuerst in Zeile {first_lines[item_id]})")
             continue
         if isinstance(item_id, str):
             first_lines[item_id] = mapping.line_of("id")
-        yield index, mapping
+        yield mapping
 
 
 # --- programme -------------------------------------------------------------------------------
@@ -974,7 +1025,7 @@ class _ProgrammeDraft:
 
 
 def _load_programme(root: Path, courses: list[_CourseDraft], modules: list[_ModuleDraft],
-                    regions: _RegionsDraft, problems: list[Problem]) -> _ProgrammeDraft:  # fmt: skip
+                    regions: _RegionsDraft, problems: list[Problem]) -> _ProgrammeDraft:
     draft = _ProgrammeDraft()
     text = _read_text(root, PROGRAMME_FILE, problems)
     if text is None:
@@ -985,32 +1036,37 @@ def _load_programme(root: Path, courses: list[_CourseDraft], modules: list[_Modu
     if not report.problems:
         node = report.mapping(node, 1, PROGRAMME_FILE)
     if node is not None:
-        course_ids = {course.id for course in courses if course.id}
+        # Unreadable course ids would make every course reference look unknown: skip then.
+        readable = all(course.id for course in courses)
+        course_ids = {course.id for course in courses if course.id} if readable else None
         _parse_programme(node, course_ids, draft, report)
-        if not report.problems:  # rules are only checked once the structure is sound
+        # Rules are checked once this file's structure is sound and the catalogue they refer to
+        # (courses, regions) is complete; otherwise they would mostly repeat other problems.
+        catalogue_complete = not regions.has_problems and not any(c.has_problems for c in courses)
+        if not report.problems and catalogue_complete:
             _validate_rules(draft, courses, modules, regions, report)
     problems.extend(report.problems)
     return draft
 
 
-def _parse_programme(node: LineDict, course_ids: set[str], draft: _ProgrammeDraft,
-                     report: _Report) -> None:  # fmt: skip
+def _parse_programme(node: LineDict, course_ids: set[str] | None, draft: _ProgrammeDraft,
+                     report: _Report) -> None:
     report.keys(node, PROGRAMME_KEYS, PROGRAMME_REQUIRED)
     if "issuer" in node:
         draft.issuer = _issuer(node, report)
     if "certificates" in node:
         draft.certificates_line = node.line_of("certificates")
         items = report.sequence(node["certificates"], draft.certificates_line, "certificates")
-        for index, item in _items_with_unique_ids(items, "Zertifikat", report):
+        for item in _items_with_unique_ids(items, "Zertifikat", report):
             _certificate(item, draft, report)
     if "course_entry" in node and node["course_entry"] is not None:
         entries = report.mapping(node["course_entry"], node.line_of("course_entry"),
-                                 "course_entry")  # fmt: skip
+                                 "course_entry")
         for course_id, rule in (entries or {}).items():
             line = entries.line_of(course_id)  # type: ignore[union-attr]
-            if course_id not in course_ids:
+            if course_ids is not None and course_id not in course_ids:
                 report.add(line, f"unbekannter Kurs „{course_id}“ in „course_entry“ – bekannt "
-                                 f"sind: {', '.join(sorted(course_ids))}")  # fmt: skip
+                                 f"sind: {', '.join(sorted(course_ids))}")
             elif rule is None:
                 report.add(line, f"Zugangsregel für „{course_id}“ fehlt")
             elif _plain_rule(rule, line, report) is not None:
@@ -1041,7 +1097,7 @@ def _certificate(item: LineDict, draft: _ProgrammeDraft, report: _Report) -> Non
         draft.certificates.append(CertificateDefinitionSource(
             id=certificate_id, title=title, statement=statement, rule=rule[0],
             rule_hash=rule[1], line=item.line,
-        ))  # fmt: skip
+        ))
 
 
 def _plain_rule(raw: Any, line: int, report: _Report) -> tuple[Any, str] | None:
@@ -1051,14 +1107,14 @@ def _plain_rule(raw: Any, line: int, report: _Report) -> tuple[Any, str] | None:
         canonical = json.dumps(plain, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError):
         report.add(line, "Regel enthält Werte, die weder Text, Zahl, Wahrheitswert, Liste noch "
-                         "Zuordnung sind")  # fmt: skip
+                         "Zuordnung sind")
         return None
     return plain, _sha256(canonical)
 
 
 def _validate_rules(draft: _ProgrammeDraft, courses: list[_CourseDraft],
                     modules: list[_ModuleDraft], regions: _RegionsDraft,
-                    report: _Report) -> None:  # fmt: skip
+                    report: _Report) -> None:
     """Check every rule against the catalogue with the domain's rule engine.
 
     Imported here so that the content package works (without rule checks) even where the rule
@@ -1092,7 +1148,7 @@ def _validate_rules(draft: _ProgrammeDraft, courses: list[_CourseDraft],
     for certificate in draft.certificates:
         for problem in validate_rule(draft.raw_rules[certificate.id], catalog):
             report.add(problem.line or certificate.line,
-                       f"Regel von „{certificate.id}“: {problem.message}")  # fmt: skip
+                       f"Regel von „{certificate.id}“: {problem.message}")
     for course_id, (raw, line) in draft.raw_entry_rules.items():
         for problem in validate_rule(raw, catalog):
             report.add(problem.line or line, f"Zugangsregel für „{course_id}“: {problem.message}")
@@ -1105,7 +1161,7 @@ def _validate_rules(draft: _ProgrammeDraft, courses: list[_CourseDraft],
 
 def _build_tree(root: Path, programme: _ProgrammeDraft, regions: _RegionsDraft,
                 courses: list[_CourseDraft], modules: list[_ModuleDraft],
-                assets: dict[str, bytes]) -> ContentTree:  # fmt: skip
+                assets: dict[str, bytes]) -> ContentTree:
     """Assemble the validated tree; only called when no problem was found."""
     sources = sorted((c.course for c in courses if c.course), key=lambda c: (c.order, c.id))
     by_id = {draft.module.id: draft.module for draft in modules if draft.module}
@@ -1121,7 +1177,7 @@ def _build_tree(root: Path, programme: _ProgrammeDraft, regions: _RegionsDraft,
             path=PROGRAMME_FILE, issuer=programme.issuer,
             certificates=tuple(programme.certificates), course_entry=programme.course_entry,
             source=programme.source, source_hash=_sha256(programme.source),
-        ),  # fmt: skip
+        ),
         regions=tuple(regions.regions),
         districts=tuple(regions.districts),
         regions_source=regions.source,

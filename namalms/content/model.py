@@ -78,7 +78,7 @@ class Quiz:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Quiz:
-        """Rebuild a quiz from :meth:`to_dict` output (the stored form is trusted, not validated)."""
+        """Rebuild a quiz from :meth:`to_dict` output (stored data is trusted, not validated)."""
         return cls(
             pass_mark=int(data["pass_mark"]),
             questions=tuple(
@@ -213,7 +213,7 @@ class District:
 
 @dataclass(frozen=True)
 class CertificateDefinitionSource:
-    """A certificate definition from ``programme.yml``; ``rule`` is plain data, ``line`` its item."""
+    """A certificate from ``programme.yml``; ``rule`` is plain data, ``line`` where it starts."""
 
     id: str
     title: str

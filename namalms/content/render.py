@@ -68,7 +68,7 @@ ALLOWED_TAGS = frozenset(
         # h1 passes bleach only to be renamed to h2 by _HeadingFilter right afterwards.
         "h1",
     }
-)  # fmt: skip
+)
 
 # No style, class or on* attribute anywhere: classes are only ever added by our own filters.
 ALLOWED_ATTRIBUTES: dict[str, list[str]] = {
@@ -91,7 +91,7 @@ _DROP_WITH_CONTENT = frozenset(
         "applet", "svg", "math", "noscript", "textarea", "select", "button", "title", "head",
         "audio", "video", "canvas", "noembed", "noframes", "xmp", "plaintext",
     }
-)  # fmt: skip
+)
 
 _ALIGN_CLASSES = {"left": "align-left", "center": "align-center", "right": "align-right"}
 
@@ -306,7 +306,7 @@ class _TableFilter(html5lib_shim.Filter):
             name, kind = token.get("name"), token["type"]
             if name == "table" and kind == "StartTag":
                 yield {"type": "StartTag", "name": "div", "namespace": None,
-                       "data": {(None, "class"): "table-wrap"}}  # fmt: skip
+                       "data": {(None, "class"): "table-wrap"}}
                 yield token
             elif name == "table" and kind == "EndTag":
                 yield token

@@ -79,7 +79,7 @@ _TRANSLATIONS = (
     ("expected ',' or '}'", "Zuordnung in geschweiften Klammern ist nicht richtig abgeschlossen"),
     ("found unexpected end of stream", "Datei endet unerwartet (fehlt ein Anführungszeichen?)"),
     ("found undefined alias", "Anker und Verweise (& / *) sind nicht erlaubt"),
-)  # fmt: skip
+)
 
 
 # The pure-Python SafeLoader, not CSafeLoader: the C loader composes nodes in C, so the alias
@@ -170,7 +170,7 @@ def _to_yaml_error(error: yaml.MarkedYAMLError, line_offset: int) -> YamlError:
         mark = error.context_mark  # where the unclosed quote started, not the end of the file
     line = (mark.line + 1 if mark is not None else 1) + line_offset
     message = next((german for english, german in _TRANSLATIONS if problem.startswith(english)),
-                   problem)  # fmt: skip
+                   problem)
     return YamlError(line, f"YAML-Syntaxfehler: {message}")
 
 

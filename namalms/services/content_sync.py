@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from namalms.content.loader import resolve_image_path
 from namalms.content.model import ContentTree, CourseSource, ModuleSource
 from namalms.content.render import render_markdown
 from namalms.extensions import db
@@ -51,11 +52,9 @@ def store_asset(path: str, data: bytes) -> Asset:
 
 def image_resolver(module_path: str, assets: dict[str, bytes]):
     """Map an image reference as written in a module ("img/x.png") to its served URL."""
-    folder = posixpath.dirname(module_path)
-
     def resolve(src: str) -> str | None:
-        path = posixpath.normpath(posixpath.join(folder, src))
-        data = assets.get(path)
+        path = resolve_image_path(module_path, src)
+        data = assets.get(path) if path else None
         if data is None:
             return None
         return asset_url(store_asset(path, data).sha256, path)
