@@ -28,12 +28,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     from namalms import models  # noqa: F401  (registers every table)
-    from namalms import auth, errors, learner, office, public, trainer, web
+    from namalms.services import certificates  # noqa: F401  (wires issuing to progress and sync)
+    from namalms import auth, errors, learner, office, public, trainer, verify, web
 
     web.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
     public.init_app(app)
+    verify.init_app(app)
     learner.init_app(app)
     trainer.init_app(app)
     office.init_app(app)

@@ -113,16 +113,153 @@ def english(error: ServiceError) -> str:
 @click.command("demo")
 def demo_command() -> None:
     """Create demo accounts and demo progress (idempotent) and print the logins."""
-    from namalms.demo import seed_demo
+    from namalms.demo import DEMO_PASSWORD, NOTABLE, seed_demo
 
     logins = seed_demo()
     db.session.commit()
-    click.echo("Demo accounts (password for all: see right column):")
+    click.echo("Demo accounts:")
     for role, email, password in logins:
         click.echo(f"  {role:<8} {email:<34} {password}")
+    click.echo(f"Demo learners (password {DEMO_PASSWORD}):")
+    for email, what in NOTABLE:
+        click.echo(f"  {email:<34} {what}")
+
+
+@click.group("certificates", help="Evaluate, list, revoke, re-issue and verify certificates.")
+def certificates_cli() -> None:
+    pass
+
+
+@certificates_cli.command("evaluate")
+@click.option("--dry-run", is_flag=True, help="only show who would get which certificate")
+def certificates_evaluate(dry_run: bool) -> None:
+    """Evaluate every learner against the current rules (run after a rule change)."""
+    from sqlalchemy import select
+
+    from namalms.models import User
+    from namalms.services import certificates as service
+
+    learners = db.session.scalars(select(User).where(User.role == "learner").order_by(User.id)).all()
+    count = 0
+    for user in learners:
+        if dry_run:
+            for definition in service.would_issue(user):
+                click.echo(f"would issue: {definition.id} to {user.email}")
+                count += 1
+        else:
+            for certificate in service.evaluate_and_issue(user, actor_label="CLI certificates evaluate"):
+                click.echo(f"issued: {certificate.number} {certificate.definition_id} to {user.email}")
+                count += 1
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"{len(learners)} learners evaluated, {count} certificate(s) would be issued (dry run, nothing changed)")
+    else:
+        db.session.commit()
+        click.echo(f"{len(learners)} learners evaluated, {count} certificate(s) issued")
+
+
+@certificates_cli.command("list")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV output (semicolon, UTF-8)")
+def certificates_list(as_csv: bool) -> None:
+    """Print number, verification code, holder, definition, date and status of every certificate."""
+    import csv as csv_module
+
+    from sqlalchemy import select
+
+    from namalms.models import Certificate
+
+    rows = db.session.scalars(select(Certificate).order_by(Certificate.id)).all()
+    header = ["number", "verification_code", "holder", "email", "definition", "issued_on", "status", "grounds"]
+    values = [[c.number, c.verification_code, c.snapshot.get("holder", {}).get("name", ""), c.user.email,
+               c.definition_id, c.issued_at.date().isoformat(), c.status, c.grounds] for c in rows]
+    if as_csv:
+        writer = csv_module.writer(sys.stdout, delimiter=";", lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(values)
+        return
+    for row in values:
+        click.echo("  ".join(str(v) for v in row))
+    click.echo(f"{len(values)} certificate(s)")
+
+
+def _certificate_or_exit(number: str):
+    from namalms.services import certificates as service
+
+    certificate = service.find_by_number(number)
+    if certificate is None:
+        click.echo(f"error: no certificate with number {number}", err=True)
+        sys.exit(1)
+    return certificate
+
+
+@certificates_cli.command("revoke")
+@click.argument("number")
+@click.option("--category", type=click.Choice(["error", "fraud", "data", "request", "other"]), required=True)
+@click.option("--reason", required=True, help="why (kept in the audit log)")
+def certificates_revoke(number: str, category: str, reason: str) -> None:
+    """Revoke a certificate; its verification page shows "widerrufen" at once."""
+    from namalms.services import certificates as service
+
+    certificate = _certificate_or_exit(number)
+    try:
+        service.revoke_certificate(certificate, category=category, reason=reason, actor_label="CLI")
+    except ServiceError as error:
+        db.session.rollback()
+        click.echo(f"error: cannot revoke ({error.message})", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"revoked: {number}")
+
+
+@certificates_cli.command("reissue")
+@click.argument("number")
+@click.option("--reason", required=True, help="why (kept in the audit log)")
+def certificates_reissue(number: str, reason: str) -> None:
+    """Replace a certificate by a new one (new number); the old one is marked superseded."""
+    from namalms.services import certificates as service
+
+    certificate = _certificate_or_exit(number)
+    try:
+        replacement = service.reissue_certificate(certificate, reason=reason, actor_label="CLI")
+    except ServiceError as error:
+        db.session.rollback()
+        click.echo(f"error: cannot re-issue ({error.message})", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"re-issued: {number} -> {replacement.number}")
+
+
+@certificates_cli.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--public-key", "public_key_file", type=click.Path(exists=True, dir_okay=False),
+              help="PEM file of the issuer's public key (default: this installation's key)")
+def certificates_verify(file: str, public_key_file: str | None) -> None:
+    """Check the signature of a downloaded certificate JSON file offline."""
+    import json
+
+    from namalms.certificates import signing
+    from namalms.services import certificates as service
+
+    try:
+        document = json.loads(Path(file).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        click.echo(f"INVALID: {file} is not a JSON document ({error})", err=True)
+        sys.exit(1)
+    if public_key_file:
+        key = signing.public_key_from_pem(Path(public_key_file).read_bytes())
+    else:
+        key = service.signing_key().public_key()
+    result = signing.verify_document(document, key)
+    if not result.ok:
+        click.echo(f"INVALID: {result.message}", err=True)
+        sys.exit(1)
+    snapshot = document["snapshot"]
+    click.echo(f"VALID: {snapshot.get('number')} – {snapshot.get('certificate', {}).get('title')} – "
+               f"{snapshot.get('holder', {}).get('name')} ({result.message})")
 
 
 def init_app(app: Flask) -> None:
+    app.cli.add_command(certificates_cli)
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from namalms.extensions import db
 from namalms.models import Course, Module, User
 from namalms.models.base import utcnow
-from namalms.services import accounts, progress
+from namalms.services import accounts, certificates, progress
 
 DEMO_PASSWORD = "NaMa-Demo-2026!"
 
@@ -22,21 +22,37 @@ STAFF = [
     ("admin", "programmbuero@demo.nama.nrw", "Paula Programmbüro", None, "LAG 21 NRW"),
 ]
 
-# (name, district, municipality, course, how many modules done)
+# (name, district, municipality, [(course, how many modules completed), …])
 LEARNERS = [
-    ("Anna Achterberg", "staedteregion-aachen", "Stadt Eschweiler", "sonderkurs-strukturwandel", 4),
-    ("Bernd Brückner", "rhein-erft-kreis", "Stadt Bergheim", "sonderkurs-strukturwandel", 2),
-    ("Canan Çelik", "stadt-gelsenkirchen", "Stadt Gelsenkirchen", "sonderkurs-strukturwandel", 5),
-    ("Dirk Dahlmann", "stadt-hamm", "Stadt Hamm", "sonderkurs-strukturwandel", 1),
-    ("Elif Ekinci", "kreis-unna", "Stadt Lünen", "grundlagenkurs", 3),
-    ("Frank Faßbender", "stadt-muenster", "Stadt Münster", "grundlagenkurs", 6),
-    ("Gül Gündoğan", "kreis-borken", "Stadt Bocholt", "grundlagenkurs", 2),
-    ("Hannah Hüsken", "kreis-lippe", "Stadt Detmold", "grundlagenkurs", 4),
-    ("Ingo Imhoff", "stadt-duisburg", "Stadt Duisburg", "sonderkurs-strukturwandel", 3),
-    ("Jana Jäger", "hochsauerlandkreis", "Stadt Arnsberg", "grundlagenkurs", 1),
-    ("Kemal Karaca", "stadt-herne", "Stadt Herne", "grundlagenkurs", 5),
-    ("Lisa Lohmann", "ausserhalb-nrw", "Landkreis Osnabrück", "grundlagenkurs", 0),
+    ("Anna Achterberg", "staedteregion-aachen", "Stadt Eschweiler", [("sonderkurs-strukturwandel", 4)]),
+    ("Bernd Brückner", "rhein-erft-kreis", "Stadt Bergheim", [("sonderkurs-strukturwandel", 2)]),
+    # Holds the Sonderkurs certificate.
+    ("Canan Çelik", "stadt-gelsenkirchen", "Stadt Gelsenkirchen", [("sonderkurs-strukturwandel", 6)]),
+    ("Dirk Dahlmann", "stadt-hamm", "Stadt Hamm", [("sonderkurs-strukturwandel", 1)]),
+    ("Elif Ekinci", "kreis-unna", "Stadt Lünen", [("grundlagenkurs", 3)]),
+    # Holds the Grundlagenkurs certificate.
+    ("Frank Faßbender", "stadt-muenster", "Stadt Münster", [("grundlagenkurs", 6)]),
+    ("Gül Gündoğan", "kreis-borken", "Stadt Bocholt", [("grundlagenkurs", 2)]),
+    # Completed the Grundlagenkurs; the certificate was revoked (see REVOKED).
+    ("Hannah Hüsken", "kreis-lippe", "Stadt Detmold", [("grundlagenkurs", 6)]),
+    ("Ingo Imhoff", "stadt-duisburg", "Stadt Duisburg", [("sonderkurs-strukturwandel", 3)]),
+    # One module short of the Grundlagenkurs certificate.
+    ("Jana Jäger", "hochsauerlandkreis", "Stadt Arnsberg", [("grundlagenkurs", 5)]),
+    ("Kemal Karaca", "stadt-herne", "Stadt Herne", [("grundlagenkurs", 4)]),
+    ("Lisa Lohmann", "ausserhalb-nrw", "Landkreis Osnabrück", [("grundlagenkurs", 0)]),
+    # Sonderkurs, then seven sector modules of the regular course: holds the Pro-Zertifikat.
+    ("Mehmet Meyer", "kreis-dueren", "Stadt Düren",
+     [("sonderkurs-strukturwandel", 6), ("regulaerer-lehrgang", 0), ("regulaerer-lehrgang+sector", 7)]),
 ]
+# Shown after `flask demo` so every certificate state can be tried right away.
+NOTABLE = [
+    ("frank.fassbender@demo.nama.nrw", "holds the Grundlagenkurs certificate"),
+    ("canan.celik@demo.nama.nrw", "holds the Sonderkurs certificate"),
+    ("mehmet.meyer@demo.nama.nrw", "holds the Sonderkurs certificate and the Pro-Zertifikat"),
+    ("hannah.huesken@demo.nama.nrw", "Grundlagenkurs certificate revoked"),
+    ("jana.jaeger@demo.nama.nrw", "one module short of the Grundlagenkurs certificate"),
+]
+REVOKED = {"Hannah Hüsken": ("error", "Demo: Workshop-Teilnahme irrtümlich eingetragen, Nachweis fehlt.")}
 
 
 def _email_for(name: str) -> str:
@@ -74,21 +90,31 @@ def seed_demo(seed: int = 2026) -> list[tuple[str, str, str]]:
         _ensure_user(role, email, name, district, municipality)
         logins.append((role, email, DEMO_PASSWORD))
     courses = {c.id: c for c in db.session.scalars(select(Course))}
-    start = utcnow() - timedelta(days=120)
-    for name, district, municipality, course_id, done in LEARNERS:
+    start = utcnow() - timedelta(days=300)
+    for name, district, municipality, plan in LEARNERS:
         user, created = _ensure_user("learner", _email_for(name), name, district, municipality)
-        course = courses.get(course_id)
-        if not created or course is None:
+        if not created:
             continue
-        enrolled_at = start + timedelta(days=rng.randint(0, 40))
-        progress.enrol(user, course, at=enrolled_at)
-        modules = [m for m in course.modules if not m.is_retired]
-        at = enrolled_at + timedelta(days=1)
-        for module in modules[:done]:
-            complete_module(user, module, at)
-            at += timedelta(days=rng.randint(3, 12))
-        if done < len(modules):
-            # Started the next module but did not finish it yet.
-            progress.record_visit(user, modules[done], at=at)
+        at = start + timedelta(days=rng.randint(0, 40))
+        for course_id, done in plan:
+            course_id, _, part = course_id.partition("+")
+            course = courses.get(course_id)
+            if course is None:
+                continue
+            progress.enrol(user, course, at=at)
+            modules = [m for m in course.modules if not m.is_retired]
+            if part == "sector":
+                modules = modules[1:]  # the base module is credited by the Sonderkurs certificate
+            at += timedelta(days=1)
+            for module in modules[:done]:
+                complete_module(user, module, at)
+                at += timedelta(days=rng.randint(3, 9))
+            if 0 < done < len(modules):
+                progress.record_visit(user, modules[done], at=at)  # started the next one
+        if name in REVOKED:
+            category, reason = REVOKED[name]
+            for certificate in certificates.standings_certificates(user):
+                certificates.revoke_certificate(certificate, category=category, reason=reason,
+                                                actor_label="Demo-Daten")
     db.session.flush()
     return logins

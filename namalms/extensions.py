@@ -25,12 +25,27 @@ csrf = CSRFProtect()
 
 @event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection, connection_record) -> None:
-    """SQLite: enforce foreign keys and use WAL so readers never block the writer."""
+    """SQLite: enforce foreign keys, use WAL so readers never block the writer, and let
+    SQLAlchemy (not the sqlite3 module) open transactions, so savepoints work."""
     module = type(dbapi_connection).__module__
     if not module.startswith("sqlite3"):
         return
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite_immediately(connection) -> None:
+    """SQLite: take the write lock when a transaction starts.
+
+    A deferred transaction that reads and then writes fails at once ("database is locked")
+    when another connection wrote in between; an immediate one waits its turn (busy_timeout).
+    Requests are short, so serialising writers costs little and concurrent requests
+    (double submits, simultaneous certificate issue) never see an error.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

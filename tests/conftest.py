@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from flask import g
+from flask import g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -23,7 +23,7 @@ PG_ENV = "NAMALMS_TEST_DATABASE_URL"
 PASSWORD = "Sonnenblume-Windrad-42"
 
 # Tables holding what users did; emptied after every test (children before parents).
-USER_DATA_TABLES = ["progress_event", "module_progress", "enrollment", "user"]
+USER_DATA_TABLES = ["audit_event", "certificate", "progress_event", "module_progress", "enrollment", "user"]
 
 
 def app_config(database_url: str, **overrides) -> dict:
@@ -108,7 +108,8 @@ class FreshUserClient(FlaskClient):
     cached on `g` before each request, as a real server (one context per request) would."""
 
     def open(self, *args, **kwargs):
-        g.pop("_login_user", None)
+        if has_app_context():
+            g.pop("_login_user", None)
         return super().open(*args, **kwargs)
 
 

@@ -12,6 +12,7 @@ from namalms.extensions import db
 from namalms.learner.overview import active_modules, all_courses, completion_of, course_view, dashboard_views
 from namalms.models import Course, Module, ProgressEvent
 from namalms.services import ServiceError
+from namalms.services import certificates as certificate_service
 from namalms.services import progress as progress_service
 from namalms.web import role_required
 
@@ -35,16 +36,30 @@ def catalogue():
     return render_template("learner/catalogue.html", views=views)
 
 
+def entry_lock(course_id: str):
+    """The unmet entry verdict of a course for the current user, or None when it is open.
+
+    Trainers and admins are never locked out: they preview every course."""
+    user = current_user if current_user.is_authenticated else None
+    if user is not None and user.role != "learner":
+        return None
+    verdict = certificate_service.course_entry_verdict(user, course_id)
+    return verdict if verdict is not None and not verdict.ok else None
+
+
 @bp.route("/courses/<course_id>")
 def course(course_id: str):
     view = course_view(get_course(course_id), current_user if current_user.is_authenticated else None)
-    return render_template("learner/course.html", view=view)
+    return render_template("learner/course.html", view=view, lock=entry_lock(course_id))
 
 
 @bp.route("/courses/<course_id>/enrol", methods=["POST"])
 @role_required("learner")
 def enrol(course_id: str):
     course = get_course(course_id)
+    if entry_lock(course.id) is not None:
+        flash("Dieser Kurs ist für Sie noch gesperrt. Auf der Kursseite sehen Sie, was noch fehlt.", "error")
+        return redirect(url_for("learner.course", course_id=course.id))
     _, created = progress_service.enrol(current_user, course)
     db.session.commit()
     if created:
@@ -75,6 +90,9 @@ def module(module_id: str):
     enrollment = progress_service.enrollment_for(current_user, module.course_id)
     if module.is_retired and not (enrollment and is_learner):
         abort(404)
+    lock = entry_lock(module.course_id) if is_learner else None
+    if lock is not None:
+        return render_template("learner/locked.html", course=module.course, lock=lock), 403
     if is_learner and enrollment is None:
         flash("Bitte schreiben Sie sich zuerst in den Kurs ein, um das Modul zu bearbeiten.", "info")
         return redirect(url_for("learner.course", course_id=module.course_id))
@@ -159,4 +177,5 @@ def submit_quiz(module_id: str):
 @login_required
 def dashboard():
     views = dashboard_views(current_user)
-    return render_template("learner/dashboard.html", views=views)
+    standings = certificate_service.standings(current_user) if current_user.role == "learner" else []
+    return render_template("learner/dashboard.html", views=views, standings=standings)

@@ -1,9 +1,14 @@
 """All tables. Importing this package registers every model, so Alembic sees them all."""
+from namalms.models.audit import AuditEvent
+from namalms.models.certificate import (
+    REVOCATION_CATEGORIES, STATUS_LABELS, Certificate, CertificateDefinition,
+)
 from namalms.models.content import Asset, ContentRevision, Course, District, Module, Region
 from namalms.models.progress import Enrollment, ModuleProgress, ProgressEvent
 from namalms.models.user import ROLES, User
 
 __all__ = [
+    "AuditEvent", "Certificate", "CertificateDefinition", "REVOCATION_CATEGORIES", "STATUS_LABELS",
     "Asset", "ContentRevision", "Course", "District", "Enrollment", "Module", "ModuleProgress",
     "ProgressEvent", "ROLES", "Region", "User",
 ]

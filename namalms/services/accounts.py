@@ -121,3 +121,32 @@ def authenticate(email: str, password: str) -> User | None:
     if not check_password_hash(user.password_hash, password) or not user.is_active_account:
         return None
     return user
+
+
+def update_profile(user: User, *, name: str, district_id: str, municipality: str) -> list:
+    """Change a learner's own details; a new region can make a certificate due at once.
+
+    Returns certificates issued because of the change. Issued certificates keep the name they
+    were issued with (their snapshot is frozen).
+    """
+    from namalms.services.certificates import audit, evaluate_and_issue
+
+    if not name.strip():
+        raise ServiceError("Bitte geben Sie Ihren Namen an.", "name")
+    district = db.session.get(District, district_id) if district_id else None
+    if district is None:
+        raise ServiceError("Bitte wählen Sie Ihren Kreis bzw. Ihre kreisfreie Stadt aus.", "district_id")
+    if not municipality.strip():
+        raise ServiceError("Bitte geben Sie Ihre Kommune bzw. Institution an.", "municipality")
+    old_region = user.region_id
+    changes = {}
+    for field, value in (("name", name.strip()), ("district_id", district.id), ("municipality", municipality.strip())):
+        if getattr(user, field) != value:
+            changes[field] = {"from": getattr(user, field), "to": value}
+            setattr(user, field, value)
+    user.region_id = district.region_id
+    if changes:
+        audit("profile_changed", actor=user, target_type="user", target_id=str(user.id),
+              subject_user_id=user.id, data=changes)
+    db.session.flush()
+    return evaluate_and_issue(user) if user.region_id != old_region else []

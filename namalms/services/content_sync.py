@@ -187,7 +187,8 @@ def sync_tree(tree: ContentTree, *, author: User | None = None, author_label: st
     if current is None or current.source_hash != programme.source_hash:
         note("programme", "programme", add_revision(
             "programme", "programme", path=programme.path, source=programme.source,
-            source_hash=programme.source_hash, meta={"issuer": programme.issuer},
+            source_hash=programme.source_hash,
+            meta={"issuer": programme.issuer, "course_entry": programme.course_entry},
             author=author, author_label=author_label))
     else:
         report.unchanged += 1

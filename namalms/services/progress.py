@@ -47,8 +47,13 @@ def _record(user: User, kind: str, *, module: Module | None = None, course_id: s
 
 
 def _insert_or_get(model, **keys):
-    """Fetch the row with these unique keys, creating it if needed – safe under concurrent requests."""
-    row = db.session.scalar(select(model).filter_by(**keys))
+    """Fetch the row with these unique keys, creating it if needed – safe under concurrent requests.
+
+    The row is locked for the rest of the transaction (PostgreSQL; SQLite serialises writers
+    anyway), so a double submit changes it once: the second request waits and sees the first.
+    """
+    query = select(model).filter_by(**keys).with_for_update()
+    row = db.session.scalar(query)
     if row is not None:
         return row
     try:
@@ -56,7 +61,7 @@ def _insert_or_get(model, **keys):
             row = model(**keys)
             db.session.add(row)
     except IntegrityError:
-        row = db.session.scalar(select(model).filter_by(**keys))
+        row = db.session.scalar(query)
     return row
 
 

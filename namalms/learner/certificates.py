@@ -1,0 +1,63 @@
+"""A learner's certificates: overview with "Was fehlt mir noch?", detail page, PDF and JSON."""
+from __future__ import annotations
+
+import json
+
+from flask import Response, abort, render_template
+from flask_login import current_user, login_required
+
+from namalms.certificates.document import format_german_date, format_hours
+from namalms.extensions import db
+from namalms.learner.views import bp
+from namalms.models.base import utcnow
+from namalms.services import certificates as certificate_service
+
+
+def own_certificate(number: str):
+    """The certificate with this number, if it belongs to the current user (or they are admin)."""
+    certificate = certificate_service.find_by_number(number)
+    if certificate is None:
+        abort(404)
+    if certificate.user_id != current_user.id and current_user.role != "admin":
+        abort(404)  # not 403: do not confirm that a number exists
+    return certificate
+
+
+@bp.route("/certificates")
+@login_required
+def certificates():
+    standings = certificate_service.standings(current_user)
+    return render_template("learner/certificates.html", standings=standings)
+
+
+@bp.route("/certificates/<number>")
+@login_required
+def certificate(number: str):
+    certificate = own_certificate(number)
+    if certificate.user_id == current_user.id and certificate.seen_at is None:
+        certificate.seen_at = utcnow()
+        db.session.commit()
+    snapshot = certificate.snapshot
+    return render_template("learner/certificate.html", certificate=certificate, snapshot=snapshot,
+                           status=certificate_service.status_of(certificate),
+                           issued_on=format_german_date(snapshot["issued_at"]), format_hours=format_hours)
+
+
+@bp.route("/certificates/<number>.pdf")
+@login_required
+def certificate_pdf(number: str):
+    from namalms.certificates.pdf import render_certificate_pdf  # fpdf2 is loaded only when needed
+
+    certificate = own_certificate(number)
+    pdf = render_certificate_pdf(certificate.snapshot)
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{certificate.number}.pdf"'})
+
+
+@bp.route("/certificates/<number>.json")
+@login_required
+def certificate_json(number: str):
+    certificate = own_certificate(number)
+    body = json.dumps(certificate_service.document_for(certificate), ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="{certificate.number}.json"'})

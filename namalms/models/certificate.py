@@ -1,0 +1,74 @@
+"""Certificate definitions (from content/programme.yml) and issued certificates."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from namalms.extensions import db
+from namalms.models.base import UTCDateTime, utcnow
+
+STATUS_LABELS = {"valid": "gültig", "revoked": "widerrufen", "superseded": "ersetzt"}
+REVOCATION_CATEGORIES = {
+    "error": "Ausstellung irrtümlich",
+    "fraud": "Täuschung oder unzulässige Hilfe",
+    "data": "Fehlerhafte Angaben",
+    "request": "Auf Wunsch der Inhaberin bzw. des Inhabers",
+    "other": "Sonstiger Grund",
+}
+
+
+class CertificateDefinition(db.Model):
+    """One certificate of the programme and its eligibility rule (a copy of programme.yml)."""
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    statement: Mapped[str] = mapped_column(Text)
+    rule: Mapped[dict] = mapped_column(JSON)
+    rule_hash: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(default=0)
+    # A definition removed from programme.yml stays, inactive: its certificates keep their meaning.
+    is_active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Certificate(db.Model):
+    """An issued certificate. Its snapshot is frozen at issue time and signed.
+
+    `current_marker` is True for the one current certificate of a learner and definition and
+    NULL for superseded ones; the unique constraint over (user, definition, marker) makes the
+    database itself guarantee "exactly once", on SQLite and PostgreSQL alike (NULLs never clash).
+    """
+
+    __table_args__ = (UniqueConstraint("user_id", "definition_id", "current_marker"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    verification_code: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    definition_id: Mapped[str] = mapped_column(ForeignKey("certificate_definition.id"), index=True)
+    current_marker: Mapped[bool | None] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(20), default="valid")
+    grounds: Mapped[str] = mapped_column(String(20), default="rule")  # rule | office_decision
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    rule_hash: Mapped[str] = mapped_column(String(64), default="")
+    snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
+    signature: Mapped[str] = mapped_column(Text, default="")
+    key_id: Mapped[str] = mapped_column(String(32), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revocation_category: Mapped[str | None] = mapped_column(String(20))
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user = relationship("User")
+    definition = relationship("CertificateDefinition")
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def is_valid(self) -> bool:
+        return self.status == "valid"

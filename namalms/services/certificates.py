@@ -1,0 +1,442 @@
+"""Certificates: explain eligibility, issue exactly once, revoke, re-issue, grant, sign.
+
+The rules engine (namalms.domain.rules) decides; this module gathers the facts for it in a
+fixed handful of queries per learner and records the outcome.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app, has_request_context, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from namalms.certificates import signing
+from namalms.domain.rules import Catalog, CourseInfo, Facts, Verdict, evaluate, rule_hash
+from namalms.extensions import db
+from namalms.models import (
+    REVOCATION_CATEGORIES, AuditEvent, Certificate, CertificateDefinition, ContentRevision, Course,
+    Enrollment, Module, ModuleProgress, Region, User,
+)
+from namalms.models.base import utcnow
+from namalms.services import ServiceError
+from namalms.services import content_sync, progress
+
+NUMBER_FORMAT = "NAMA-{year}-{serial:05d}"
+SNAPSHOT_VERSION = 1
+
+
+# --- the catalogue the rules talk about ---------------------------------------------------------
+
+def load_catalog() -> Catalog:
+    """Courses, modules, regions and certificate titles as the rules engine sees them (4 queries)."""
+    modules = list(db.session.scalars(select(Module).order_by(Module.course_id, Module.position)))
+    courses = {}
+    for course in db.session.scalars(select(Course).order_by(Course.position)):
+        active = [m for m in modules if m.course_id == course.id and not m.is_retired]
+        courses[course.id] = CourseInfo(
+            title=course.title, module_ids=tuple(m.id for m in active),
+            required_ids=frozenset(m.id for m in active if m.is_required))
+    return Catalog(
+        courses=courses,
+        modules={m.id: m.title for m in modules},
+        regions={r.id: r.name for r in db.session.scalars(select(Region))},
+        certificates={d.id: d.title for d in db.session.scalars(select(CertificateDefinition))},
+    )
+
+
+def module_courses() -> dict[str, str]:
+    return dict(db.session.execute(select(Module.id, Module.course_id)).all())
+
+
+def load_facts(user: User, *, now: datetime | None = None, course_of: dict[str, str] | None = None) -> Facts:
+    """Everything the rules may ask about one learner, in three queries."""
+    course_of = course_of if course_of is not None else module_courses()
+    rows = list(db.session.scalars(select(ModuleProgress).where(ModuleProgress.user_id == user.id)))
+    enrolled = dict(db.session.execute(
+        select(Enrollment.course_id, Enrollment.enrolled_at).where(Enrollment.user_id == user.id)).all())
+    held = dict(db.session.execute(
+        select(Certificate.definition_id, Certificate.issued_at)
+        .where(Certificate.user_id == user.id, Certificate.status == "valid")).all())
+    return Facts(
+        region_id=user.region_id,
+        completed_modules={r.module_id: r.completed_at for r in rows if r.completed_at},
+        quiz_scores={r.module_id: r.best_quiz_score for r in rows if r.best_quiz_score is not None},
+        workshops_attended=tuple((course_of.get(r.module_id, ""), r.workshop_attended_at)
+                                 for r in rows if r.workshop_attended_at),
+        enrolled_at=enrolled,
+        certificates_held=held,
+        now=now or utcnow(),
+    )
+
+
+def active_definitions() -> list[CertificateDefinition]:
+    return list(db.session.scalars(
+        select(CertificateDefinition).where(CertificateDefinition.is_active).order_by(CertificateDefinition.position)))
+
+
+def programme_meta() -> dict:
+    revision = content_sync.latest_revision("programme", "programme")
+    return revision.meta if revision else {}
+
+
+# --- explaining ------------------------------------------------------------------------------------
+
+@dataclass
+class Standing:
+    """One certificate from a learner's point of view: the verdict and the certificate, if any."""
+
+    definition: CertificateDefinition
+    verdict: Verdict
+    certificate: Certificate | None
+
+    @property
+    def missing(self) -> list[Verdict]:
+        return [] if self.verdict.ok else self.verdict.missing()
+
+
+def standings(user: User, *, catalog: Catalog | None = None, facts: Facts | None = None) -> list[Standing]:
+    """Every active certificate with its verdict tree and the learner's current certificate."""
+    catalog = catalog or load_catalog()
+    facts = facts or load_facts(user)
+    current = {c.definition_id: c for c in db.session.scalars(
+        select(Certificate).where(Certificate.user_id == user.id, Certificate.current_marker.is_(True)))}
+    return [Standing(d, evaluate(d.rule, facts, catalog), current.get(d.id)) for d in active_definitions()]
+
+
+def course_entry_verdict(user: User | None, course_id: str, *, catalog: Catalog | None = None) -> Verdict | None:
+    """The verdict of the rule that opens a course, or None when the course is open to all."""
+    rule = programme_meta().get("course_entry", {}).get(course_id)
+    if rule is None:
+        return None
+    if user is None or not getattr(user, "is_authenticated", False):
+        facts = Facts(None, {}, {}, (), {}, {}, utcnow())
+    else:
+        facts = load_facts(user)
+    return evaluate(rule, facts, catalog or load_catalog())
+
+
+# --- issuing -----------------------------------------------------------------------------------------
+
+def evaluate_and_issue(user: User, *, actor_label: str = "System") -> list[Certificate]:
+    """Issue every certificate whose rule now holds; returns the ones issued now.
+
+    Repeats while something was issued, so a certificate that credits another (e.g. the
+    Sonderkurs certificate towards the Pro-Zertifikat) follows in the same request.
+    Never revokes: a rule that no longer holds leaves an issued certificate alone.
+    """
+    if user.role != "learner":
+        return []
+    catalog = load_catalog()
+    course_of = module_courses()
+    issued: list[Certificate] = []
+    for _ in range(5):
+        facts = load_facts(user, course_of=course_of)
+        newly = []
+        for standing in standings(user, catalog=catalog, facts=facts):
+            if standing.verdict.ok and standing.certificate is None:
+                certificate, created = issue_certificate(user, standing.definition, facts=facts,
+                                                         catalog=catalog, actor_label=actor_label)
+                if created:
+                    newly.append(certificate)
+        issued += newly
+        if not newly:
+            break
+    return issued
+
+
+def would_issue(user: User) -> list[CertificateDefinition]:
+    """The certificates `evaluate_and_issue` would issue now (for --dry-run)."""
+    if user.role != "learner":
+        return []
+    return [s.definition for s in standings(user) if s.verdict.ok and s.certificate is None]
+
+
+def new_verification_code() -> str:
+    """128 random bits, URL-safe: unguessable, and separate from the readable number."""
+    return secrets.token_urlsafe(16)
+
+
+def issue_certificate(user: User, definition: CertificateDefinition, *, grounds: str = "rule",
+                      facts: Facts | None = None, catalog: Catalog | None = None, actor: User | None = None,
+                      actor_label: str = "System", reason: str = "",
+                      supersedes: Certificate | None = None) -> tuple[Certificate, bool]:
+    """Insert-or-get the current certificate of this learner and definition.
+
+    The database's unique constraint decides races: a concurrent second attempt falls back
+    to the row the first one wrote, so the learner gets one certificate and nobody an error.
+    """
+    existing = current_certificate(user.id, definition.id)
+    if existing is not None:
+        return existing, False
+    issued_at = utcnow()
+    certificate = Certificate(
+        user_id=user.id, definition_id=definition.id, current_marker=True, status="valid",
+        grounds=grounds, issued_at=issued_at, rule_hash=definition.rule_hash,
+        verification_code=new_verification_code(), supersedes_id=supersedes.id if supersedes else None,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(certificate)
+            db.session.flush()
+    except IntegrityError:
+        existing = current_certificate(user.id, definition.id)
+        if existing is None:
+            raise
+        return existing, False
+    certificate.number = NUMBER_FORMAT.format(year=issued_at.year, serial=certificate.id)
+    facts = facts or load_facts(user)
+    catalog = catalog or load_catalog()
+    certificate.snapshot = build_snapshot(user, definition, certificate, facts, catalog, supersedes=supersedes)
+    sign(certificate)
+    audit("certificate_issued" if grounds == "rule" else "certificate_granted", certificate=certificate,
+          actor=actor, actor_label=actor_label, reason=reason)
+    db.session.flush()
+    return certificate, True
+
+
+def current_certificate(user_id: int, definition_id: str) -> Certificate | None:
+    return db.session.scalar(select(Certificate).where(
+        Certificate.user_id == user_id, Certificate.definition_id == definition_id,
+        Certificate.current_marker.is_(True)))
+
+
+def _referenced(rule, courses: set, modules: set, certificates: set) -> None:
+    """Collect the courses, modules and certificates a rule talks about (for the evidence)."""
+    if isinstance(rule, list):
+        for item in rule:
+            _referenced(item, courses, modules, certificates)
+        return
+    if not isinstance(rule, dict):
+        return
+    for key, value in rule.items():
+        if key in ("all_of", "any_of"):
+            _referenced(value, courses, modules, certificates)
+        elif key in ("course_completed",):
+            courses.add(value)
+        elif key in ("module_completed",):
+            modules.add(value)
+        elif key == "certificate_held":
+            certificates.add(value)
+        elif isinstance(value, dict):
+            if "course" in value:
+                courses.add(value["course"])
+            if "module" in value:
+                modules.add(value["module"])
+            modules.update(value.get("modules", []))
+
+
+def build_snapshot(user: User, definition: CertificateDefinition, certificate: Certificate, facts: Facts,
+                   catalog: Catalog, *, supersedes: Certificate | None = None) -> dict:
+    """The frozen record printed on the PDF and signed: later edits never change it."""
+    courses: set = set()
+    modules: set = set()
+    certificates: set = set()
+    _referenced(definition.rule, courses, modules, certificates)
+    rows = {m.id: m for m in db.session.scalars(select(Module).order_by(Module.course_id, Module.position))}
+    evidence_ids = [mid for mid, m in rows.items()
+                    if mid in facts.completed_modules and (m.course_id in courses or mid in modules)]
+    revisions = dict(db.session.execute(select(ContentRevision.id, ContentRevision.number)
+                                        .where(ContentRevision.kind == "module")).all())
+    progress_rows = {r.module_id: r for r in db.session.scalars(
+        select(ModuleProgress).where(ModuleProgress.user_id == user.id))}
+    held = {c.definition_id: c for c in db.session.scalars(select(Certificate).where(
+        Certificate.user_id == user.id, Certificate.status == "valid"))}
+    issuer = programme_meta().get("issuer", {})
+    return {
+        "version": SNAPSHOT_VERSION,
+        "number": certificate.number,
+        "verification_code": certificate.verification_code,
+        "verify_url": verify_url(certificate.verification_code),
+        "holder": {"name": user.name, "municipality": user.municipality},
+        "certificate": {"id": definition.id, "title": definition.title, "statement": definition.statement},
+        "issuer": issuer,
+        "issued_at": certificate.issued_at.isoformat(),
+        "grounds": certificate.grounds,
+        "evidence": {
+            "modules": [{
+                "id": mid, "title": rows[mid].title,
+                "course_title": catalog.course_title(rows[mid].course_id),
+                "completed_at": facts.completed_modules[mid].isoformat(),
+                "minutes": rows[mid].minutes,
+                "quiz_score": facts.quiz_scores.get(mid),
+            } for mid in evidence_ids],
+            "workshops": [{
+                "module_id": mid, "title": rows[mid].workshop_title or rows[mid].title,
+                "attended_at": progress_rows[mid].workshop_attended_at.isoformat(),
+            } for mid in evidence_ids if progress_rows.get(mid) and progress_rows[mid].workshop_attended_at],
+            "certificates": [{"id": cid, "title": catalog.certificate_title(cid), "number": held[cid].number}
+                             for cid in sorted(certificates) if cid in held],
+        },
+        "rule": {"hash": definition.rule_hash, "definition": definition.rule},
+        "content_revisions": {mid: revisions.get(rows[mid].current_revision_id) for mid in evidence_ids},
+        "supersedes": supersedes.number if supersedes else None,
+    }
+
+
+# --- signing and documents -----------------------------------------------------------------------
+
+def signing_key():
+    """The Ed25519 key: from configuration, or instance/certificate_signing_key.pem (made once)."""
+    app = current_app._get_current_object()
+    cached = app.extensions.get("namalms_signing_key")
+    if cached is None:
+        pem = app.config.get("CERTIFICATE_SIGNING_KEY")
+        if pem:
+            cached = signing.private_key_from_pem(pem)
+        else:
+            cached = signing.load_or_create_private_key(Path(app.instance_path) / "certificate_signing_key.pem")
+        app.extensions["namalms_signing_key"] = cached
+    return cached
+
+
+def public_key_pem() -> str:
+    return signing.public_key_pem(signing_key().public_key())
+
+
+def sign(certificate: Certificate) -> None:
+    key = signing_key()
+    certificate.signature = signing.sign_snapshot(certificate.snapshot, key)
+    certificate.key_id = signing.key_id(key.public_key())
+
+
+def status_of(certificate: Certificate) -> dict:
+    status = {"state": certificate.status, "label": certificate.status_label}
+    if certificate.revoked_at:
+        status["revoked_at"] = certificate.revoked_at.isoformat()
+        status["reason_category"] = certificate.revocation_category
+        status["reason_label"] = REVOCATION_CATEGORIES.get(certificate.revocation_category or "", "")
+    if certificate.status == "superseded":
+        successor = db.session.scalar(select(Certificate).where(Certificate.supersedes_id == certificate.id))
+        if successor is not None:
+            status["superseded_by"] = successor.number
+    return status
+
+
+def document_for(certificate: Certificate) -> dict:
+    """The downloadable JSON: signed snapshot plus the current (unsigned) status."""
+    return signing.signed_document(certificate.snapshot, signing_key(), status=status_of(certificate))
+
+
+def verify_url(code: str) -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        base = request.url_root if has_request_context() else "http://127.0.0.1:5000/"
+    return base.rstrip("/") + "/verify/" + code
+
+
+# --- the office's actions ------------------------------------------------------------------------
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise ServiceError("Bitte geben Sie eine Begründung an (mindestens 5 Zeichen).", "reason")
+    return reason
+
+
+def revoke_certificate(certificate: Certificate, *, category: str, reason: str, actor: User | None = None,
+                       actor_label: str = "") -> Certificate:
+    """Withdraw a certificate; the verification page shows "widerrufen" from now on."""
+    reason = _require_reason(reason)
+    if category not in REVOCATION_CATEGORIES:
+        raise ServiceError("Bitte wählen Sie eine Kategorie für den Widerruf.", "category")
+    if certificate.status != "valid":
+        raise ServiceError(f"Das Zertifikat {certificate.number} ist bereits {certificate.status_label}.")
+    certificate.status = "revoked"
+    certificate.revoked_at = utcnow()
+    certificate.revocation_category = category
+    certificate.revocation_reason = reason
+    audit("certificate_revoked", certificate=certificate, actor=actor, actor_label=actor_label, reason=reason,
+          data={"category": category})
+    db.session.flush()
+    return certificate
+
+
+def reissue_certificate(certificate: Certificate, *, reason: str, actor: User | None = None,
+                        actor_label: str = "") -> Certificate:
+    """Replace a certificate by a new one (new number and code); the old one is marked superseded."""
+    reason = _require_reason(reason)
+    if certificate.current_marker is not True:
+        raise ServiceError(f"Das Zertifikat {certificate.number} wurde bereits ersetzt.")
+    user = db.session.get(User, certificate.user_id)
+    definition = db.session.get(CertificateDefinition, certificate.definition_id)
+    certificate.current_marker = None
+    certificate.status = "superseded"
+    db.session.flush()
+    replacement, _ = issue_certificate(user, definition, grounds=certificate.grounds, actor=actor,
+                                       actor_label=actor_label, reason=reason, supersedes=certificate)
+    audit("certificate_reissued", certificate=certificate, actor=actor, actor_label=actor_label, reason=reason,
+          data={"replacement": replacement.number})
+    db.session.flush()
+    return replacement
+
+
+def grant_certificate(user: User, definition: CertificateDefinition, *, reason: str, actor: User | None = None,
+                      actor_label: str = "") -> Certificate:
+    """Issue a certificate by decision of the programme office (recorded as such, not on the PDF)."""
+    reason = _require_reason(reason)
+    if current_certificate(user.id, definition.id) is not None:
+        raise ServiceError("Diese Person hat dieses Zertifikat bereits.")
+    certificate, _ = issue_certificate(user, definition, grounds="office_decision", actor=actor,
+                                       actor_label=actor_label, reason=reason)
+    return certificate
+
+
+def audit(action: str, *, certificate: Certificate | None = None, actor: User | None = None,
+          actor_label: str = "", reason: str = "", data: dict | None = None,
+          target_type: str = "", target_id: str = "", subject_user_id: int | None = None) -> AuditEvent:
+    event = AuditEvent(
+        actor_id=actor.id if actor else None,
+        actor_label=actor_label or (actor.name if actor else "System"),
+        action=action,
+        target_type="certificate" if certificate else target_type,
+        target_id=(certificate.number or str(certificate.id)) if certificate else target_id,
+        subject_user_id=certificate.user_id if certificate else subject_user_id,
+        reason=reason, data=data or {}, created_at=utcnow(),
+    )
+    db.session.add(event)
+    return event
+
+
+def standings_certificates(user: User) -> list[Certificate]:
+    """The learner's current (not superseded) certificates."""
+    return list(db.session.scalars(select(Certificate).where(
+        Certificate.user_id == user.id, Certificate.current_marker.is_(True)).order_by(Certificate.id)))
+
+
+def find_by_code(code: str) -> Certificate | None:
+    return db.session.scalar(select(Certificate).where(Certificate.verification_code == code))
+
+
+def find_by_number(number: str) -> Certificate | None:
+    return db.session.scalar(select(Certificate).where(Certificate.number == number.strip().upper()))
+
+
+# --- wiring: definitions come from content sync, evaluation follows progress -----------------
+
+@content_sync.on_sync
+def sync_definitions(tree) -> None:
+    """Copy the programme's certificate definitions into the database; never delete one."""
+    seen = set()
+    for position, source in enumerate(tree.programme.certificates):
+        row = db.session.get(CertificateDefinition, source.id)
+        if row is None:
+            row = CertificateDefinition(id=source.id)
+            db.session.add(row)
+        if row.rule_hash != source.rule_hash or row.title != source.title or row.statement != source.statement:
+            row.updated_at = utcnow()
+        row.title, row.statement, row.rule = source.title, source.statement, source.rule
+        row.rule_hash, row.position, row.is_active = source.rule_hash, position, True
+        seen.add(source.id)
+    for row in db.session.scalars(select(CertificateDefinition)):
+        if row.id not in seen:
+            row.is_active = False
+    db.session.flush()
+
+
+@progress.on_progress_change
+def _evaluate_after_progress(user: User) -> None:
+    evaluate_and_issue(user)

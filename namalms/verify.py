@@ -1,0 +1,57 @@
+"""Public certificate verification: anyone can check a code, no login needed."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, abort, jsonify, redirect, render_template, request, url_for
+
+from namalms.certificates.document import format_german_date
+from namalms.models import REVOCATION_CATEGORIES
+from namalms.ratelimit import limited
+from namalms.services import certificates as certificate_service
+
+bp = Blueprint("verify", __name__, url_prefix="/verify")
+
+
+@bp.route("", methods=["GET"])
+@bp.route("/", methods=["GET"])
+def form():
+    code = request.args.get("code", "").strip()
+    if code:
+        # Accept a pasted full URL as well as the bare code.
+        code = code.rstrip("/").rsplit("/", 1)[-1]
+        return redirect(url_for("verify.show", code=code))
+    return render_template("verify/form.html")
+
+
+@bp.route("/public-key.pem")
+def public_key():
+    return Response(certificate_service.public_key_pem(), mimetype="application/x-pem-file")
+
+
+@bp.route("/<code>.json")
+@limited("verify", "VERIFY_RATE_LIMIT")
+def show_json(code: str):
+    certificate = certificate_service.find_by_code(code)
+    if certificate is None:
+        return jsonify(error="not_found", message="Kein Zertifikat mit diesem Prüfcode gefunden."), 404
+    response = jsonify(certificate_service.document_for(certificate))
+    response.headers["Content-Disposition"] = f'inline; filename="{certificate.number}.json"'
+    return response
+
+
+@bp.route("/<code>")
+@limited("verify", "VERIFY_RATE_LIMIT")
+def show(code: str):
+    certificate = certificate_service.find_by_code(code)
+    if certificate is None:
+        return render_template("verify/not_found.html", code=code), 404
+    snapshot = certificate.snapshot
+    return render_template(
+        "verify/show.html", certificate=certificate, snapshot=snapshot,
+        status=certificate_service.status_of(certificate),
+        issued_on=format_german_date(snapshot["issued_at"]), categories=REVOCATION_CATEGORIES,
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("VERIFY_RATE_LIMIT", (30, 60))
+    app.register_blueprint(bp)
