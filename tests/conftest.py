@@ -23,7 +23,7 @@ PG_ENV = "NAMALMS_TEST_DATABASE_URL"
 PASSWORD = "Sonnenblume-Windrad-42"
 
 # Tables holding what users did; emptied after every test (children before parents).
-USER_DATA_TABLES = ["audit_event", "certificate", "progress_event", "module_progress", "enrollment", "user"]
+USER_DATA_TABLES = ["api_token", "workshop_attendance", "workshop", "audit_event", "certificate", "progress_event", "module_progress", "enrollment", "user"]
 
 
 def app_config(database_url: str, **overrides) -> dict:
@@ -64,15 +64,22 @@ def database_url(request, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def migrated_app(database_url):
-    """An app whose database was built by the migrations and filled with the shipped content."""
+def migrated_app(database_url, tmp_path_factory):
+    """An app whose database was built by the migrations and filled with the shipped content.
+
+    Its content folder is a copy, so publishing tests write back there, never into the repo.
+    """
+    import shutil
+
     from flask_migrate import upgrade
 
     from namalms.content.loader import load_tree
     from namalms.extensions import db
     from namalms.services.content_sync import sync_tree
 
-    app = create_app(app_config(database_url))
+    content_copy = tmp_path_factory.mktemp("content") / "content"
+    shutil.copytree(CONTENT_DIR, content_copy)
+    app = create_app(app_config(database_url, CONTENT_DIR=str(content_copy)))
     with app.app_context():
         upgrade()
         result = load_tree(CONTENT_DIR)

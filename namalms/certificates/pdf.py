@@ -53,6 +53,8 @@ PT = 25.4 / 72  # one typographic point in mm
 
 QR_SIZE = 30.0
 CLOSING_HEIGHT = 45.0  # the place/date, signatory, number and QR block at the foot
+CLOSING_GAP = 4.0  # at least this much space above it
+FURTHER_GAP = 5.0  # between the module table and the workshops list
 
 
 def _join(separator: str, *parts: str) -> str:
@@ -68,9 +70,17 @@ def render_certificate_pdf(snapshot: Mapping[str, Any]) -> bytes:
     ``RuntimeError`` when no Unicode font is installed (see ``fonts.find_font_family``).
     """
     view = certificate_view(snapshot)
-    document = _CertificatePdf(view, find_font_family())
-    document.render()
-    return bytes(document.output())
+    fonts = find_font_family()
+    # A certificate that fits on one page belongs on one page (it hangs on a wall): when the
+    # regular spacing needs a second page, try tighter spacing before accepting two.
+    first = _CertificatePdf(view, fonts, REGULAR)
+    first.render()
+    if first.pages_count > 1:
+        compact = _CertificatePdf(view, fonts, COMPACT)
+        compact.render()
+        if compact.pages_count == 1:
+            return bytes(compact.output())
+    return bytes(first.output())
 
 
 @dataclass(frozen=True)
@@ -88,7 +98,20 @@ FURTHER_LABEL_WIDTH = 44.0
 FURTHER_TEXT_SIZE = 9.5
 FURTHER_LINE_HEIGHT = 5.2
 
-CELL_PADDING = 1.8
+CELL_PADDING = 1.8  # left/right inside table cells
+
+
+@dataclass(frozen=True)
+class _Density:
+    """The vertical spacing that may shrink to keep a certificate on one page."""
+
+    row_padding: float  # above and below the text of a table row
+    title_gap: float  # between the title and "Hiermit wird bescheinigt"
+    section_gap: float  # above a section heading
+
+
+REGULAR = _Density(row_padding=1.8, title_gap=8.0, section_gap=7.0)
+COMPACT = _Density(row_padding=1.1, title_gap=6.0, section_gap=5.0)
 ROW_TEXT_SIZE = 9.5
 ROW_LINE_HEIGHT = 4.6
 
@@ -96,9 +119,10 @@ ROW_LINE_HEIGHT = 4.6
 class _CertificatePdf(FPDF):
     """fpdf2 document that knows the certificate's page furniture (band, headers, footers)."""
 
-    def __init__(self, view: CertificateView, fonts: FontFamily) -> None:
+    def __init__(self, view: CertificateView, fonts: FontFamily, density: _Density) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.view = view
+        self.density = density
         self.set_margins(LEFT, TOP, PAGE_WIDTH - RIGHT)
         # Page breaks are decided here, row by row, so a table row is never split and every
         # continuation page gets its header.
@@ -195,7 +219,7 @@ class _CertificatePdf(FPDF):
         self.rect(LEFT, self.get_y(), 22, 1.3, style="F")
         self.ln(5.5)
         self._paragraph(view.title or "Zertifikat", 24, style="B", color=TEAL, leading=1.18)
-        self.ln(8)
+        self.ln(self.density.title_gap)
         self._paragraph("Hiermit wird bescheinigt, dass", 11, color=MUTED)
         self.ln(2.5)
         self._paragraph(view.holder_name, 23, style="B", color=INK, leading=1.2)
@@ -214,15 +238,13 @@ class _CertificatePdf(FPDF):
             ]
             total = ("", "Gesamt", view.total_hours, "")
             columns = self._fit_columns(MODULE_COLUMNS, [*rows, total])
-            self._table("Abgeschlossene Module", columns, rows, total=total)
+            # What follows the table; it must not end up alone on a page of its own.
+            tail = self._further_evidence_height() + CLOSING_GAP + CLOSING_HEIGHT
+            self._table("Abgeschlossene Module", columns, rows, total=total, tail=tail)
         self._further_evidence()
 
-    def _further_evidence(self) -> None:
-        """Workshops and earlier certificates as a compact labelled list under the table.
-
-        Usually one or two lines each, so a full table with column headers would waste the
-        space the single-page layout needs.
-        """
+    def _further_entries(self) -> list[tuple[str, str]]:
+        """(label, text) lines for workshops and earlier certificates; the label only once."""
         view = self.view
         entries: list[tuple[str, str]] = []
         for index, workshop in enumerate(view.workshops):
@@ -232,15 +254,33 @@ class _CertificatePdf(FPDF):
             label = "Angerechnete Zertifikate" if index == 0 else ""
             text = _join(" – ", prior.title, f"Nr. {prior.number}" if prior.number else "")
             entries.append((label, text or "–"))
+        return entries
+
+    def _further_evidence_height(self) -> float:
+        entries = self._further_entries()
         if not entries:
-            return
+            return 0.0
         self._style("", FURTHER_TEXT_SIZE, INK)
         value_width = CONTENT_WIDTH - FURTHER_LABEL_WIDTH
-        height = sum(len(self._lines(text, value_width)) * FURTHER_LINE_HEIGHT for _, text in entries)
-        self.ln(5)
+        lines = sum(len(self._lines(text, value_width)) for _, text in entries)
+        return FURTHER_GAP + lines * FURTHER_LINE_HEIGHT
+
+    def _further_evidence(self) -> None:
+        """Workshops and earlier certificates as a compact labelled list under the table.
+
+        Usually one or two lines each, so a full table with column headers would waste the
+        space the single-page layout needs.
+        """
+        entries = self._further_entries()
+        if not entries:
+            return
+        height = self._further_evidence_height()
+        value_width = CONTENT_WIDTH - FURTHER_LABEL_WIDTH
         # The list is short: keep it together rather than leave one line alone on a new page.
         if self.get_y() + height > CONTENT_BOTTOM:
             self._continuation_page()
+        else:
+            self.ln(FURTHER_GAP)
         for label, text in entries:
             y = self.get_y()
             if label:
@@ -278,32 +318,44 @@ class _CertificatePdf(FPDF):
         lines = max(
             len(self._lines(text, column.width - CELL_PADDING)) for column, text in zip(columns, cells)
         )
-        return max(lines, 1) * ROW_LINE_HEIGHT + 2 * CELL_PADDING
+        return max(lines, 1) * ROW_LINE_HEIGHT + 2 * self.density.row_padding
 
     def _table(
         self, heading: str, columns: Sequence[_Column], rows: Sequence[Sequence[str]],
-        total: Sequence[str] | None = None,
+        total: Sequence[str] | None = None, tail: float = 0.0,
     ) -> None:
-        """A section heading and a table whose rows continue on a new page when needed."""
+        """A section heading and a table whose rows continue on a new page when needed.
+
+        ``tail`` is the height of what follows the table. Should the table end on this page
+        but the tail not fit below it, the last two rows move to the next page too, so that
+        page does not hold the signature block alone.
+        """
         header_height = 7.0
         first_row = self._row_height(columns, rows[0]) if rows else 0
         # Keep the heading with its column header and first row.
-        self.ln(7)
+        self.ln(self.density.section_gap)
         if self.get_y() + 8 + header_height + first_row > CONTENT_BOTTOM:
             self._continuation_page()
         self._section_heading(heading)
         self._table_header(columns, header_height)
         total_height = self._row_height(columns, total, "B") if total is not None else 0.0
-        for index, cells in enumerate(rows):
+        heights = [self._row_height(columns, cells) for cells in rows]
+        rows_on_page = 0
+        for index, (cells, height) in enumerate(zip(rows, heights)):
             is_last = index == len(rows) - 1
-            height = self._row_height(columns, cells)
             # The last row keeps the total company, so "Gesamt" never stands alone.
             needed = height + (total_height if is_last else 0.0)
-            if self.get_y() + needed > CONTENT_BOTTOM:
+            must_break = self.get_y() + needed > CONTENT_BOTTOM
+            if index == len(rows) - 2 and rows_on_page > 0 and not must_break:
+                rest = sum(heights[index:]) + total_height
+                must_break = self.get_y() + rest <= CONTENT_BOTTOM < self.get_y() + rest + tail
+            if must_break:
                 self._continuation_page()
                 self._section_heading(f"{heading} (Fortsetzung)")
                 self._table_header(columns, header_height)
+                rows_on_page = 0
             self._table_row(columns, cells, height, last=is_last and total is None)
+            rows_on_page += 1
         if total is not None:
             self._table_row(columns, total, total_height, style="B", last=True)
 
@@ -334,7 +386,7 @@ class _CertificatePdf(FPDF):
         for column, text in zip(columns, cells):
             color = MUTED if column is columns[0] else INK
             self._style(style, ROW_TEXT_SIZE, color)
-            self._cell_text(x, y + CELL_PADDING, column, text, ROW_LINE_HEIGHT)
+            self._cell_text(x, y + self.density.row_padding, column, text, ROW_LINE_HEIGHT)
             x += column.width
         if last:
             self._rule(y + height, TEAL, 0.35)
@@ -367,7 +419,7 @@ class _CertificatePdf(FPDF):
     def _closing(self) -> None:
         """Place, date, signatory, number and QR code, anchored to the foot of the last page."""
         top = CONTENT_BOTTOM - CLOSING_HEIGHT
-        if self.get_y() + 4 > top:
+        if self.get_y() + CLOSING_GAP > top:
             self._continuation_page()
         view = self.view
         self._rule(top)

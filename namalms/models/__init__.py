@@ -5,9 +5,12 @@ from namalms.models.certificate import (
 )
 from namalms.models.content import Asset, ContentRevision, Course, District, Module, Region
 from namalms.models.progress import Enrollment, ModuleProgress, ProgressEvent
+from namalms.models.token import ApiToken
 from namalms.models.user import ROLES, User
+from namalms.models.workshop import FORMATS, Workshop, WorkshopAttendance
 
 __all__ = [
+    "ApiToken", "FORMATS", "Workshop", "WorkshopAttendance",
     "AuditEvent", "Certificate", "CertificateDefinition", "REVOCATION_CATEGORIES", "STATUS_LABELS",
     "Asset", "ContentRevision", "Course", "District", "Enrollment", "Module", "ModuleProgress",
     "ProgressEvent", "ROLES", "Region", "User",

@@ -31,6 +31,9 @@ class User(UserMixin, db.Model):
     # password change).
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Last learning activity (any progress event); kept here so "inaktiv seit > 90 Tagen"
+    # filters 100,000 learners without scanning the event log.
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     district = relationship("District")
     region = relationship("Region")

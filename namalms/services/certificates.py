@@ -19,7 +19,7 @@ from namalms.domain.rules import Catalog, CourseInfo, Facts, Verdict, evaluate, 
 from namalms.extensions import db
 from namalms.models import (
     REVOCATION_CATEGORIES, AuditEvent, Certificate, CertificateDefinition, ContentRevision, Course,
-    Enrollment, Module, ModuleProgress, Region, User,
+    Enrollment, Module, ModuleProgress, Region, User, Workshop, WorkshopAttendance,
 )
 from namalms.models.base import utcnow
 from namalms.services import ServiceError
@@ -53,7 +53,7 @@ def module_courses() -> dict[str, str]:
 
 
 def load_facts(user: User, *, now: datetime | None = None, course_of: dict[str, str] | None = None) -> Facts:
-    """Everything the rules may ask about one learner, in three queries."""
+    """Everything the rules may ask about one learner, in four queries."""
     course_of = course_of if course_of is not None else module_courses()
     rows = list(db.session.scalars(select(ModuleProgress).where(ModuleProgress.user_id == user.id)))
     enrolled = dict(db.session.execute(
@@ -61,12 +61,17 @@ def load_facts(user: User, *, now: datetime | None = None, course_of: dict[str, 
     held = dict(db.session.execute(
         select(Certificate.definition_id, Certificate.issued_at)
         .where(Certificate.user_id == user.id, Certificate.status == "valid")).all())
+    # Course-level workshops (no module) count towards "workshops attended" of their course;
+    # module workshops are already in the progress rows above.
+    course_workshops = db.session.execute(
+        select(Workshop.course_id, WorkshopAttendance.recorded_at).join(Workshop)
+        .where(WorkshopAttendance.user_id == user.id, Workshop.module_id.is_(None))).all()
     return Facts(
         region_id=user.region_id,
         completed_modules={r.module_id: r.completed_at for r in rows if r.completed_at},
         quiz_scores={r.module_id: r.best_quiz_score for r in rows if r.best_quiz_score is not None},
         workshops_attended=tuple((course_of.get(r.module_id, ""), r.workshop_attended_at)
-                                 for r in rows if r.workshop_attended_at),
+                                 for r in rows if r.workshop_attended_at) + tuple(map(tuple, course_workshops)),
         enrolled_at=enrolled,
         certificates_held=held,
         now=now or utcnow(),

@@ -43,6 +43,8 @@ def _record(user: User, kind: str, *, module: Module | None = None, course_id: s
         data=data or {}, created_at=at or utcnow(),
     )
     db.session.add(event)
+    if user.last_activity_at is None or event.created_at > user.last_activity_at:
+        user.last_activity_at = event.created_at
     return event
 
 

@@ -6,7 +6,7 @@ from tests.conftest import PASSWORD
 PUBLIC = ["/", "/courses/grundlagenkurs", "/login", "/register", "/healthz"]
 LOGGED_IN = ["/dashboard", "/modules/gk-agenda-2030"]
 TRAINER = ["/trainer/"]
-ADMIN = ["/office/"]
+ADMIN = ["/office/users"]
 POSTS_LEARNER = ["/courses/grundlagenkurs/enrol", "/modules/gk-agenda-2030/done", "/modules/gk-agenda-2030/quiz"]
 
 # role -> expected status per group (anonymous users are redirected to the login page)

@@ -1,20 +1,20 @@
 """Programme office (admin): accounts and roles at a glance."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template, request
+from flask import render_template, request
 from sqlalchemy import func, or_, select
 
 from namalms.extensions import db
 from namalms.models import ROLES, Enrollment, Region, User
 from namalms.web import role_required
 
-bp = Blueprint("office", __name__, url_prefix="/office")
+from namalms.office.blueprint import bp
 PAGE_SIZE = 50
 
 
-@bp.route("/")
+@bp.route("/users")
 @role_required("admin")
-def index():
+def users():
     query = select(User).order_by(User.name)
     search = request.args.get("q", "").strip()
     role = request.args.get("role", "")
@@ -32,9 +32,5 @@ def index():
         select(Enrollment.user_id, func.count()).where(Enrollment.user_id.in_([u.id for u in users]))
         .group_by(Enrollment.user_id)).all())
     counts = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
-    return render_template("office/index.html", users=users, total=total, page=page, page_size=PAGE_SIZE,
+    return render_template("office/users.html", users=users, total=total, page=page, page_size=PAGE_SIZE,
                            search=search, role=role, regions=regions, enrolments=enrolments, counts=counts)
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

@@ -1,14 +1,14 @@
 """Trainer area: courses, their published revisions and how learners are getting on."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template
+from flask import render_template
 from sqlalchemy import func, select
 
 from namalms.extensions import db
 from namalms.models import ContentRevision, Course, Enrollment, ModuleProgress
 from namalms.web import role_required
 
-bp = Blueprint("trainer", __name__, url_prefix="/trainer")
+from namalms.trainer.blueprint import bp
 
 
 @bp.route("/")
@@ -27,7 +27,3 @@ def index():
         .group_by(ModuleProgress.module_id)).all())
     return render_template("trainer/index.html", courses=courses, revisions=revisions,
                            enrolled=enrolled, completed=completed, started=started)
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

@@ -1,0 +1,9 @@
+"""Programme office (/office/): certification status, learner records, statistics, users, audit."""
+from flask import Flask
+
+from namalms.office import users  # noqa: F401  (each module registers its routes on bp)
+from namalms.office.blueprint import bp
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
