@@ -259,6 +259,9 @@ def certificates_verify(file: str, public_key_file: str | None) -> None:
 
 
 def init_app(app: Flask) -> None:
+    # Further commands live beside the code they drive and attach themselves to these groups.
+    from namalms import cli_publishing, cli_tokens  # noqa: F401
+
     app.cli.add_command(certificates_cli)
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)

@@ -23,7 +23,7 @@ PG_ENV = "NAMALMS_TEST_DATABASE_URL"
 PASSWORD = "Sonnenblume-Windrad-42"
 
 # Tables holding what users did; emptied after every test (children before parents).
-USER_DATA_TABLES = ["api_token", "workshop_attendance", "workshop", "audit_event", "certificate", "progress_event", "module_progress", "enrollment", "user"]
+USER_DATA_TABLES = ["api_token", "workshop_attendance", "workshop", "audit_event", "eligibility", "certificate", "progress_event", "module_progress", "enrollment", "user"]
 
 
 def app_config(database_url: str, **overrides) -> dict:

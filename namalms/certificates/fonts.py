@@ -3,8 +3,9 @@
 The PDF core fonts (Helvetica & Co.) only know Latin-1: no „…“, no –. So the PDF embeds a
 TrueType family. First choice is Source Sans 3 (Adobe, SIL Open Font License) from the PyPI
 package ``rendercv-fonts``, which the project installs like any other dependency, so a fresh
-machine renders the same PDF as a developer's. The fallback is DejaVu Sans from the operating
-system (Debian's ``fonts-dejavu-core`` and the usual places on other systems).
+machine renders the same PDF as a developer's. Then Source Sans Pro from the smaller package
+``font-source-sans-pro`` if that is installed instead. The last resort is DejaVu Sans from the
+operating system (Debian's ``fonts-dejavu-core`` and the usual places on other systems).
 
 Pure Python: no Flask, no database.
 """
@@ -19,7 +20,30 @@ from pathlib import Path
 __all__ = ["FontFamily", "default_candidates", "find_font_family"]
 
 PACKAGE = "rendercv-fonts"
-PACKAGE_MODULE = "rendercv_fonts"
+
+
+@dataclass(frozen=True)
+class _Packaged:
+    """A Python package that ships a font family: where in it the three files are."""
+
+    distribution: str
+    module: str
+    family: str
+    folder: str
+    regular: str
+    bold: str
+    italic: str
+
+
+# Best first. rendercv-fonts is maintained and carries Source Sans 3 (the current release of
+# Adobe's family); font-source-sans-pro (Pimoroni, 2018) is a 2 MB alternative with the older
+# Source Sans Pro, picked up if a deployment prefers the smaller package.
+PACKAGED = (
+    _Packaged("rendercv-fonts", "rendercv_fonts", "Source Sans 3", "Source Sans 3",
+              "SourceSans3-Regular.ttf", "SourceSans3-Bold.ttf", "SourceSans3-Italic.ttf"),
+    _Packaged("font-source-sans-pro", "font_source_sans_pro", "Source Sans Pro", "files",
+              "SourceSansPro-Regular.ttf", "SourceSansPro-Bold.ttf", "SourceSansPro-It.ttf"),
+)
 
 # Where operating systems put DejaVu: Debian/Ubuntu, Fedora, Arch, Alpine/others.
 DEJAVU_DIRS = (
@@ -46,27 +70,28 @@ class FontFamily:
         return all(path.is_file() for path in (self.regular, self.bold, self.italic))
 
 
-def _packaged_family() -> FontFamily | None:
-    """Source Sans 3 from the ``rendercv-fonts`` package, if it is installed."""
+def _packaged_family(packaged: _Packaged) -> FontFamily | None:
+    """The family shipped by ``packaged``, if that package is installed."""
     try:
-        root = resources.files(PACKAGE_MODULE)
+        root = resources.files(packaged.module)
     except ModuleNotFoundError:
         return None
-    folder = Path(str(root)) / "Source Sans 3"
+    folder = Path(str(root)) / packaged.folder
     return FontFamily(
-        name="Source Sans 3",
-        source=f"PyPI package {PACKAGE}",
-        regular=folder / "SourceSans3-Regular.ttf",
-        bold=folder / "SourceSans3-Bold.ttf",
-        italic=folder / "SourceSans3-Italic.ttf",
+        name=packaged.family,
+        source=f"PyPI package {packaged.distribution}",
+        regular=folder / packaged.regular,
+        bold=folder / packaged.bold,
+        italic=folder / packaged.italic,
     )
 
 
 def default_candidates() -> Iterator[FontFamily]:
-    """The families to try, best first: the packaged Source Sans 3, then DejaVu Sans."""
-    packaged = _packaged_family()
-    if packaged is not None:
-        yield packaged
+    """The families to try, best first: packaged Source Sans (see ``PACKAGED``), then DejaVu Sans."""
+    for packaged in PACKAGED:
+        family = _packaged_family(packaged)
+        if family is not None:
+            yield family
     for folder in DEJAVU_DIRS:
         yield FontFamily(
             name="DejaVu Sans",

@@ -6,10 +6,12 @@ to the public verification page, which shows the current status.
 
 Layout (mm, A4 = 210 × 297): a teal band with a thin green stripe along the left edge; the
 programme and issuer as a small letterhead; a large title; the holder's name large with the
-municipality below; the statement; the completed modules as a table with hours and dates
-(continued on further pages with a repeated header if long); workshops and earlier
-certificates; and at the foot of the last page place and date, the signatory, the certificate
-number and a QR code with the verification address.
+municipality below; the statement; the completed modules as a table with hours and dates;
+workshops and earlier certificates as a short labelled list; and at the foot of the last page
+place and date, the signatory, the certificate number and a QR code with the verification
+address. Up to about nine modules fit on one page (tighter spacing is tried before a second
+page); a longer table continues on the next page under a repeated header, taking at least its
+last two rows along so the signature block never stands alone.
 
 Pure Python: no Flask, no database.
 """
@@ -57,6 +59,39 @@ CLOSING_GAP = 4.0  # at least this much space above it
 FURTHER_GAP = 5.0  # between the module table and the workshops list
 
 
+@dataclass(frozen=True)
+class _Column:
+    label: str
+    width: float
+    align: str  # "L" or "R"
+
+
+# The module table: (label, alignment); widths are measured in the font actually used.
+MODULE_COLUMNS = (("Nr.", "L"), ("Modul", "L"), ("Umfang", "R"), ("Abgeschlossen am", "R"))
+WIDE_COLUMN = 1  # the module title takes the width the others leave
+HEADER_TEXT_SIZE = 8.5
+FURTHER_LABEL_WIDTH = 44.0
+FURTHER_TEXT_SIZE = 9.5
+FURTHER_LINE_HEIGHT = 5.2
+
+CELL_PADDING = 1.8  # left/right inside table cells
+ROW_TEXT_SIZE = 9.5
+ROW_LINE_HEIGHT = 4.6
+
+
+@dataclass(frozen=True)
+class _Density:
+    """The vertical spacing that may shrink to keep a certificate on one page."""
+
+    row_padding: float  # above and below the text of a table row
+    title_gap: float  # between the title and "Hiermit wird bescheinigt"
+    section_gap: float  # above a section heading
+
+
+REGULAR = _Density(row_padding=1.8, title_gap=8.0, section_gap=7.0)
+COMPACT = _Density(row_padding=1.1, title_gap=6.0, section_gap=5.0)
+
+
 def _join(separator: str, *parts: str) -> str:
     """The non-empty parts joined: a missing holder name must not leave a dangling " · "."""
     return separator.join(part for part in parts if part)
@@ -81,39 +116,6 @@ def render_certificate_pdf(snapshot: Mapping[str, Any]) -> bytes:
         if compact.pages_count == 1:
             return bytes(compact.output())
     return bytes(first.output())
-
-
-@dataclass(frozen=True)
-class _Column:
-    label: str
-    width: float
-    align: str  # "L" or "R"
-
-
-# The module table: (label, alignment); widths are measured in the font actually used.
-MODULE_COLUMNS = (("Nr.", "L"), ("Modul", "L"), ("Umfang", "R"), ("Abgeschlossen am", "R"))
-WIDE_COLUMN = 1  # the module title takes the width the others leave
-HEADER_TEXT_SIZE = 8.5
-FURTHER_LABEL_WIDTH = 44.0
-FURTHER_TEXT_SIZE = 9.5
-FURTHER_LINE_HEIGHT = 5.2
-
-CELL_PADDING = 1.8  # left/right inside table cells
-
-
-@dataclass(frozen=True)
-class _Density:
-    """The vertical spacing that may shrink to keep a certificate on one page."""
-
-    row_padding: float  # above and below the text of a table row
-    title_gap: float  # between the title and "Hiermit wird bescheinigt"
-    section_gap: float  # above a section heading
-
-
-REGULAR = _Density(row_padding=1.8, title_gap=8.0, section_gap=7.0)
-COMPACT = _Density(row_padding=1.1, title_gap=6.0, section_gap=5.0)
-ROW_TEXT_SIZE = 9.5
-ROW_LINE_HEIGHT = 4.6
 
 
 class _CertificatePdf(FPDF):

@@ -1,7 +1,7 @@
 """All tables. Importing this package registers every model, so Alembic sees them all."""
 from namalms.models.audit import AuditEvent
 from namalms.models.certificate import (
-    REVOCATION_CATEGORIES, STATUS_LABELS, Certificate, CertificateDefinition,
+    REVOCATION_CATEGORIES, STATUS_LABELS, Certificate, CertificateDefinition, Eligibility,
 )
 from namalms.models.content import Asset, ContentRevision, Course, District, Module, Region
 from namalms.models.progress import Enrollment, ModuleProgress, ProgressEvent
@@ -10,6 +10,7 @@ from namalms.models.user import ROLES, User
 from namalms.models.workshop import FORMATS, Workshop, WorkshopAttendance
 
 __all__ = [
+    "Eligibility",
     "ApiToken", "FORMATS", "Workshop", "WorkshopAttendance",
     "AuditEvent", "Certificate", "CertificateDefinition", "REVOCATION_CATEGORIES", "STATUS_LABELS",
     "Asset", "ContentRevision", "Course", "District", "Enrollment", "Module", "ModuleProgress",

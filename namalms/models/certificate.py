@@ -72,3 +72,23 @@ class Certificate(db.Model):
     @property
     def is_valid(self) -> bool:
         return self.status == "valid"
+
+
+class Eligibility(db.Model):
+    """The last evaluated standing of one learner towards one certificate.
+
+    Written whenever a learner's certificates are evaluated, so the programme office can filter
+    thousands of learners by "fehlt noch 1 Bedingung" with plain SQL instead of re-running rules.
+    """
+
+    __table_args__ = (UniqueConstraint("user_id", "definition_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    definition_id: Mapped[str] = mapped_column(ForeignKey("certificate_definition.id"), index=True)
+    is_met: Mapped[bool] = mapped_column(default=False)
+    missing_count: Mapped[int] = mapped_column(default=0, index=True)
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    missing: Mapped[list] = mapped_column(JSON, default=list)  # German labels of the open conditions
+    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

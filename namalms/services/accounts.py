@@ -129,7 +129,8 @@ def update_profile(user: User, *, name: str, district_id: str, municipality: str
     Returns certificates issued because of the change. Issued certificates keep the name they
     were issued with (their snapshot is frozen).
     """
-    from namalms.services.certificates import audit, evaluate_and_issue
+    from namalms.services.audit import record_audit
+    from namalms.services.certificates import evaluate_and_issue
 
     if not name.strip():
         raise ServiceError("Bitte geben Sie Ihren Namen an.", "name")
@@ -146,7 +147,7 @@ def update_profile(user: User, *, name: str, district_id: str, municipality: str
             setattr(user, field, value)
     user.region_id = district.region_id
     if changes:
-        audit("profile_changed", actor=user, target_type="user", target_id=str(user.id),
+        record_audit("profile_changed", actor=user, target_type="user", target_id=str(user.id),
               subject_user_id=user.id, data=changes)
     db.session.flush()
     return evaluate_and_issue(user) if user.region_id != old_region else []

@@ -18,12 +18,13 @@ from namalms.certificates import signing
 from namalms.domain.rules import Catalog, CourseInfo, Facts, Verdict, evaluate, rule_hash
 from namalms.extensions import db
 from namalms.models import (
-    REVOCATION_CATEGORIES, AuditEvent, Certificate, CertificateDefinition, ContentRevision, Course,
+    REVOCATION_CATEGORIES, AuditEvent, Certificate, CertificateDefinition, ContentRevision, Course, Eligibility,
     Enrollment, Module, ModuleProgress, Region, User, Workshop, WorkshopAttendance,
 )
 from namalms.models.base import utcnow
 from namalms.services import ServiceError
 from namalms.services import content_sync, progress
+from namalms.services.audit import record_audit
 
 NUMBER_FORMAT = "NAMA-{year}-{serial:05d}"
 SNAPSHOT_VERSION = 1
@@ -141,7 +142,9 @@ def evaluate_and_issue(user: User, *, actor_label: str = "System") -> list[Certi
     for _ in range(5):
         facts = load_facts(user, course_of=course_of)
         newly = []
-        for standing in standings(user, catalog=catalog, facts=facts):
+        current = standings(user, catalog=catalog, facts=facts)
+        record_eligibility(user, current)
+        for standing in current:
             if standing.verdict.ok and standing.certificate is None:
                 certificate, created = issue_certificate(user, standing.definition, facts=facts,
                                                          catalog=catalog, actor_label=actor_label)
@@ -151,6 +154,23 @@ def evaluate_and_issue(user: User, *, actor_label: str = "System") -> list[Certi
         if not newly:
             break
     return issued
+
+
+def record_eligibility(user: User, current: list[Standing]) -> None:
+    """Remember each verdict's gist (met? how many conditions open?) for the office's filters."""
+    rows = {e.definition_id: e for e in db.session.scalars(select(Eligibility).where(Eligibility.user_id == user.id))}
+    now = utcnow()
+    for standing in current:
+        row = rows.get(standing.definition.id)
+        if row is None:
+            row = Eligibility(user_id=user.id, definition_id=standing.definition.id)
+            db.session.add(row)
+        missing = standing.missing
+        row.is_met = standing.verdict.ok
+        row.missing_count = len(missing)
+        row.done, row.total = standing.verdict.done or 0, standing.verdict.total or 0
+        row.missing = [m.label for m in missing]
+        row.evaluated_at = now
 
 
 def would_issue(user: User) -> list[CertificateDefinition]:
@@ -390,20 +410,12 @@ def grant_certificate(user: User, definition: CertificateDefinition, *, reason: 
     return certificate
 
 
-def audit(action: str, *, certificate: Certificate | None = None, actor: User | None = None,
-          actor_label: str = "", reason: str = "", data: dict | None = None,
-          target_type: str = "", target_id: str = "", subject_user_id: int | None = None) -> AuditEvent:
-    event = AuditEvent(
-        actor_id=actor.id if actor else None,
-        actor_label=actor_label or (actor.name if actor else "System"),
-        action=action,
-        target_type="certificate" if certificate else target_type,
-        target_id=(certificate.number or str(certificate.id)) if certificate else target_id,
-        subject_user_id=certificate.user_id if certificate else subject_user_id,
-        reason=reason, data=data or {}, created_at=utcnow(),
-    )
-    db.session.add(event)
-    return event
+def audit(action: str, *, certificate: Certificate | None = None, **kwargs) -> AuditEvent:
+    """Audit entry; a certificate fills target and subject."""
+    if certificate is not None:
+        kwargs.update(target_type="certificate", target_id=certificate.number or str(certificate.id),
+                      subject_user_id=certificate.user_id)
+    return record_audit(action, **kwargs)
 
 
 def standings_certificates(user: User) -> list[Certificate]:

@@ -1,0 +1,1 @@
+"""`flask tokens …`: API tokens for the programme office's own tooling."""
