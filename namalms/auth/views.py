@@ -49,16 +49,19 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def district_choices() -> list:
-    """Kreise, kreisfreie Städte and "außerhalb NRW" grouped for the select element."""
+def district_choices() -> dict:
+    """Kreise, kreisfreie Städte and "außerhalb NRW" as option groups for the select element.
+
+    WTForms renders a dict as <optgroup>s; the None key holds the ungrouped placeholder.
+    """
     groups = {"kreis": [], "kreisfreie-stadt": [], "ausserhalb": []}
     for district in db.session.scalars(select(District).order_by(District.name)):
         groups.setdefault(district.kind, []).append((district.id, district.name))
-    return [("", "Bitte auswählen …")] + [
-        (label, groups[kind]) for kind, label in
-        (("kreis", "Kreise"), ("kreisfreie-stadt", "Kreisfreie Städte"), ("ausserhalb", "Außerhalb NRW"))
-        if groups.get(kind)
-    ]
+    choices = {None: [("", "Bitte auswählen …")]}
+    for kind, label in (("kreis", "Kreise"), ("kreisfreie-stadt", "Kreisfreie Städte"), ("ausserhalb", "Außerhalb NRW")):
+        if groups.get(kind):
+            choices[label] = groups[kind]
+    return choices
 
 
 def start_session(user: User, remember: bool):

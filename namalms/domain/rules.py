@@ -832,7 +832,7 @@ class CertificateHeld(Rule):
     def evaluate(self, facts: Facts, catalog: Catalog) -> Verdict:
         return _binary(
             self.kind,
-            f"Zertifikat „{catalog.certificate_title(self.certificate_id)}“ erhalten",
+            f"„{catalog.certificate_title(self.certificate_id)}“ erhalten",
             facts.certificates_held.get(self.certificate_id),
             met="ausgestellt am",
             unmet="noch nicht erhalten",

@@ -46,6 +46,17 @@ class CourseView:
     resume: Module | None
 
     @property
+    def resume_label(self) -> str:
+        """"Jetzt beginnen" before anything was opened, "Weiter, wo ich war" back into an opened
+        module, "Weiter mit" for the next module not opened yet."""
+        if self.resume is None:
+            return ""
+        if not any(r.progress and r.progress.first_viewed_at for r in self.rows):
+            return "Jetzt beginnen"
+        row = next(r for r in self.rows if r.module.id == self.resume.id)
+        return "Weiter, wo ich war" if row.progress and row.progress.first_viewed_at else "Weiter mit"
+
+    @property
     def total_minutes(self) -> int:
         return sum(r.module.minutes for r in self.rows)
 

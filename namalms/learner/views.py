@@ -98,8 +98,9 @@ def module(module_id: str):
         return redirect(url_for("learner.course", course_id=module.course_id))
     progress = None
     if is_learner:
-        progress = progress_service.record_visit(current_user, module)
-        db.session.commit()
+        progress, changed = progress_service.record_visit(current_user, module)
+        if changed:
+            db.session.commit()
     revision = module.current_revision
     quiz = Quiz.from_dict(revision.meta["quiz"]) if revision.meta.get("quiz") else None
     siblings = active_modules(module.course)
@@ -165,11 +166,8 @@ def submit_quiz(module_id: str):
         select(ProgressEvent.id).where(ProgressEvent.user_id == current_user.id, ProgressEvent.module_id == module.id,
                                        ProgressEvent.kind == "quiz_attempt").order_by(ProgressEvent.id.desc()).limit(1))
     db.session.commit()
-    if result.is_passed:
-        flash(f"Selbstcheck bestanden: {result.score} % (benötigt {result.pass_mark} %).", "success")
-    else:
-        flash(f"Noch nicht bestanden: {result.score} % (benötigt {result.pass_mark} %). "
-              "Lesen Sie die Erklärungen und versuchen Sie es erneut.", "error")
+    # The result is shown in the quiz section itself (the redirect jumps there), not as a
+    # message at the top of the page the learner would not see.
     return redirect(url_for("learner.module", module_id=module.id, versuch=attempt, _anchor="selbstcheck"))
 
 

@@ -5,7 +5,7 @@ so the current state can always be explained from the log.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Mapping
 
 from sqlalchemy import select
@@ -93,17 +93,28 @@ def _require_enrolment(user: User, module: Module) -> None:
         raise ServiceError("Bitte schreiben Sie sich zuerst in diesen Kurs ein.")
 
 
-def record_visit(user: User, module: Module, *, at: datetime | None = None) -> ModuleProgress:
-    """Remember that the learner opened the module (for "weiter, wo ich war")."""
+# Re-reading a page within this time does not write: a page view stays (almost) read-only.
+VISIT_RESOLUTION = timedelta(minutes=5)
+
+
+def record_visit(user: User, module: Module, *, at: datetime | None = None) -> tuple[ModuleProgress, bool]:
+    """Remember that the learner opened the module (for "weiter, wo ich war").
+
+    Returns (progress, changed); nothing is written when the last visit is only minutes old.
+    """
     at = at or utcnow()
-    progress = progress_for(user, module)
+    progress = db.session.scalar(select(ModuleProgress).filter_by(user_id=user.id, module_id=module.id))
+    if progress is not None and progress.last_viewed_at is not None \
+            and timedelta(0) <= at - progress.last_viewed_at < VISIT_RESOLUTION:
+        return progress, False
+    progress = progress or progress_for(user, module)
     if progress.first_viewed_at is None:
         progress.first_viewed_at = at
         _record(user, "module_opened", module=module, at=at,
                 data={"revision_id": module.current_revision_id})
     progress.last_viewed_at = at
     db.session.flush()
-    return progress
+    return progress, True
 
 
 def _refresh_completion(user: User, module: Module, progress: ModuleProgress, at: datetime) -> bool:

@@ -237,7 +237,7 @@ LABEL_CASES = [
     ("region_in: [rheinisches-revier, ruhr-kraftwerksstandorte, uebriges-nrw]",
      "Region „Rheinisches Revier“, „Ruhr-Kraftwerksstandorte“ oder „Übriges NRW“"),
     ("certificate_held: zertifikat-grundlagenkurs",
-     "Zertifikat „Zertifikat Grundlagenkurs“ erhalten"),
+     "„Zertifikat Grundlagenkurs“ erhalten"),
     ("completed_within_days: {course: grundlagenkurs, days: 30}",
      "Kurs „Grundlagenkurs“ innerhalb von 30 Tagen nach der Einschreibung abgeschlossen"),
     ("completed_within_days: {course: grundlagenkurs, days: 1}",
@@ -597,7 +597,7 @@ def test_sonderkurs_certificate_credits_base_module_for_pro() -> None:
     verdict = evaluate(PRO, facts, SHIPPED)
     assert verdict.ok
     assert verdict.children[0].explanation == (
-        f"erfüllt durch: Zertifikat „{SHIPPED.certificates['zertifikat-sonderkurs']}“ erhalten"
+        f"erfüllt durch: „{SHIPPED.certificates['zertifikat-sonderkurs']}“ erhalten"
     )
 
 

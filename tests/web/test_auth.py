@@ -122,3 +122,10 @@ def test_cli_refuses_weak_password_in_english(runner):
                                  "--role", "admin", "--password-stdin"], input="kurz\n")
     assert result.exit_code == 1
     assert "password too weak" in result.output
+
+
+def test_register_form_offers_every_district_grouped(client):
+    page = client.get("/register").get_data(as_text=True)
+    assert '<optgroup label="Kreise">' in page and '<optgroup label="Kreisfreie Städte">' in page
+    assert '<option value="rhein-erft-kreis">Rhein-Erft-Kreis</option>' in page
+    assert page.count("<option value=") >= 54
