@@ -93,3 +93,15 @@ def test_programme_defines_the_three_certificates(tree):
     assert ids == ["zertifikat-grundlagenkurs", "zertifikat-sonderkurs", "pro-zertifikat"]
     raw = yaml.safe_load((CONTENT / "programme.yml").read_text(encoding="utf-8"))
     assert "regulaerer-lehrgang" in raw["course_entry"]
+
+
+def test_every_quiz_can_be_passed_and_failed(tree):
+    from namalms.domain.quiz import grade_quiz
+
+    for module in tree.modules.values():
+        if module.quiz is None:
+            continue
+        right = {q.id: {i for i, o in enumerate(q.options) if o.is_correct} for q in module.quiz.questions}
+        wrong = {q.id: {next(i for i, o in enumerate(q.options) if not o.is_correct)} for q in module.quiz.questions}
+        assert grade_quiz(module.quiz, right).is_passed, module.id
+        assert not grade_quiz(module.quiz, wrong).is_passed, module.id
