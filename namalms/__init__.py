@@ -27,9 +27,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
+    from namalms import ratelimit
+
+    ratelimit.init_app(app)
+
     from namalms import models  # noqa: F401  (registers every table)
     from namalms.services import certificates  # noqa: F401  (wires issuing to progress and sync)
-    from namalms import auth, errors, learner, office, public, trainer, verify, web
+    from namalms import api, auth, errors, learner, office, public, trainer, verify, web
 
     web.init_app(app)
     errors.init_app(app)
@@ -39,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     learner.init_app(app)
     trainer.init_app(app)
     office.init_app(app)
+    api.init_app(app)
 
     from namalms import cli
 

@@ -47,6 +47,10 @@ def apply_environment(config: dict) -> None:
         config["SECRET_KEY"] = key
     if env := os.environ.get("NAMALMS_ENV"):
         config["NAMALMS_ENV"] = env
+    if redis_url := os.environ.get("NAMALMS_REDIS_URL"):
+        config["REDIS_URL"] = redis_url
+    if base := os.environ.get("NAMALMS_PUBLIC_BASE_URL"):
+        config["PUBLIC_BASE_URL"] = base
     if content := os.environ.get("NAMALMS_CONTENT_DIR"):
         config["CONTENT_DIR"] = content
 

@@ -29,7 +29,7 @@ def certificates_of(user):
 
 
 @pytest.fixture(autouse=True)
-def fresh_rate_limits():
+def fresh_rate_limits(app):
     reset_rate_limits()
     yield
     reset_rate_limits()
