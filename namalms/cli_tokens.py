@@ -1,1 +1,69 @@
-"""`flask tokens …`: API tokens for the programme office's own tooling."""
+"""`flask tokens …`: API tokens for the programme office's own tooling.
+
+    flask --app namalms tokens create --name NAME   prints the new token once
+    flask --app namalms tokens list
+    flask --app namalms tokens revoke ID
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from namalms.extensions import db
+from namalms.services import ServiceError
+from namalms.services import tokens as service
+
+CLI_ACTOR = "CLI"
+CLI_MESSAGES = {
+    "name": "the name is empty, too long or already used by an active token",
+    "id": "no such token, or it is already revoked",
+}
+
+
+def _fail(error: ServiceError) -> None:
+    db.session.rollback()
+    click.echo(f"error: {CLI_MESSAGES.get(error.field or '', 'request refused')} ({error.message})", err=True)
+    sys.exit(1)
+
+
+@click.group("tokens", help="Create, list and revoke API tokens for /api/v1.")
+def tokens_cli() -> None:
+    pass
+
+
+@tokens_cli.command("create")
+@click.option("--name", required=True, help="what the token is for (shown in lists and the audit log)")
+def tokens_create(name: str) -> None:
+    """Create a token and print it once; only its hash is stored."""
+    try:
+        token, raw = service.create_token(name, actor_label=CLI_ACTOR)
+    except ServiceError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Created API token {token.id} ({token.name}). Copy it now, it is not shown again:", err=True)
+    click.echo(raw)
+
+
+@tokens_cli.command("list")
+def tokens_list() -> None:
+    """Print every token: id, prefix, name, created, last used, status."""
+    rows = service.list_tokens()
+    for token, creator in rows:
+        last_used = token.last_used_at.strftime("%Y-%m-%d %H:%M") if token.last_used_at else "never"
+        status = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+        click.echo(f"{token.id:>4}  {token.prefix}…  {token.name}  created {token.created_at:%Y-%m-%d} "
+                   f"by {creator or 'CLI'}  last used {last_used}  {status}")
+    click.echo(f"{len(rows)} token(s)")
+
+
+@tokens_cli.command("revoke")
+@click.argument("token_id", metavar="ID", type=int)
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token: every request with it gets 401 from now on."""
+    try:
+        token = service.revoke_token(token_id, actor_label=CLI_ACTOR)
+    except ServiceError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Revoked API token {token.id} ({token.name}).")

@@ -55,7 +55,8 @@ MODULE_REQUIRED = ("id", "title", "order", "minutes", "objectives", "sdgs")
 QUIZ_KEYS = ("pass_mark", "questions")
 QUESTION_KEYS = ("id", "type", "question", "options", "explanation")
 OPTION_KEYS = ("text", "correct")
-COURSE_KEYS = ("id", "title", "short_title", "order", "description", "audience", "modules")
+COURSE_KEYS = ("id", "title", "short_title", "order", "description", "audience", "modules",
+               "retired")
 COURSE_REQUIRED = ("id", "title", "order", "modules")
 COURSE_MODULE_KEYS = ("id", "required")
 REGIONS_KEYS = ("regions", "districts")
@@ -147,6 +148,8 @@ def check_module_in_tree(module: ModuleSource, tree: ContentTree) -> list[Proble
     own_course = tree.course(module.course_id)
     if own_course is None:
         report.add(module.id_line, f"Kurs „{module.course_id}“ ist unbekannt")
+    elif module.id in own_course.retired_ids:
+        pass  # a retired module keeps its file; its order no longer matters
     elif module.id not in own_course.module_ids:
         other = listing.get(module.id)
         report.add(
@@ -716,6 +719,7 @@ class _CourseEntry:
     line: int
     position: int
     is_required: bool
+    is_retired: bool = False  # listed under `retired:`: file kept, hidden from new learners
 
 
 @dataclass
@@ -731,6 +735,7 @@ class _CourseDraft:
     title: str | None = None
     entries: list[_CourseEntry] | None = None  # None: the module list could not be read
     entries_complete: bool = False  # every item of the module list could be read
+    retired: list[_CourseEntry] = field(default_factory=list)
     has_problems: bool = False
     course: CourseSource | None = None
 
@@ -764,6 +769,8 @@ def _parse_course(node: LineDict, text: str, draft: _CourseDraft, report: _Repor
         before = len(report.problems)
         draft.entries = _course_entries(node, report)
         draft.entries_complete = draft.entries is not None and len(report.problems) == before
+    if node.get("retired") is not None:
+        draft.retired = _retired_entries(node, draft.entries or [], report)
     if report.problems:
         return
     draft.course = CourseSource(
@@ -772,6 +779,7 @@ def _parse_course(node: LineDict, text: str, draft: _CourseDraft, report: _Repor
         module_ids=tuple(entry.module_id for entry in draft.entries or ()),
         required_ids=frozenset(e.module_id for e in draft.entries or () if e.is_required),
         source=text, source_hash=_sha256(text),
+        retired_ids=tuple(entry.module_id for entry in draft.retired),
     )  # type: ignore[arg-type]
 
 
@@ -799,6 +807,30 @@ def _course_entries(node: LineDict, report: _Report) -> list[_CourseEntry] | Non
             continue
         first_lines[module_id] = line
         entries.append(_CourseEntry(module_id, line, len(entries) + 1, is_required))
+    return entries
+
+
+def _retired_entries(node: LineDict, listed: list[_CourseEntry],
+                     report: _Report) -> list[_CourseEntry]:
+    """Read `retired:`, a list of module ids that stay as files but are no longer offered."""
+    items = report.sequence(node["retired"], node.line_of("retired"), "retired")
+    entries: list[_CourseEntry] = []
+    listed_ids = {entry.module_id for entry in listed}
+    first_lines: dict[str, int] = {}
+    for index, item in enumerate(items or ()):
+        line = items.line_of(index)  # type: ignore[union-attr]
+        if not isinstance(item, str) or not ID_PATTERN.match(item):
+            report.add(line, f"Einträge in „retired“ sind Modul-ids wie „- gk-altes-modul“, gefunden: "
+                             f"{_describe(item)}")
+        elif item in first_lines:
+            report.add(line, f"Modul „{item}“ ist doppelt unter „retired“ aufgeführt (zuerst in Zeile "
+                             f"{first_lines[item]})")
+        elif item in listed_ids:
+            report.add(line, f"Modul „{item}“ steht unter „modules“ und unter „retired“ – ein "
+                             f"zurückgezogenes Modul bitte nur unter „retired“ aufführen")
+        else:
+            first_lines[item] = line
+            entries.append(_CourseEntry(item, line, 0, False, is_retired=True))
     return entries
 
 
@@ -864,6 +896,8 @@ def _check_listing_of(module: _ModuleDraft, own: _CourseDraft,
     if found is not None and found[0] is not own:
         problems.append(Problem(module.path, module.id_line, _listed_elsewhere_message(
             module.id, own.path, found[0].path)))  # type: ignore[arg-type]
+    elif found is not None and found[1].is_retired:
+        return  # retired: the file stays for the record, its position no longer matters
     elif not own.entries_complete:
         return  # positions in a partly unreadable list would only produce follow-up noise
     elif found is not None:
@@ -880,7 +914,7 @@ def _check_listings(courses: list[_CourseDraft], module_ids: set[str],
     """Map each listed module id to its course; report ids listed twice or without a file."""
     listing: dict[str, tuple[_CourseDraft, _CourseEntry]] = {}
     for course in courses:
-        for entry in course.entries or ():
+        for entry in [*(course.entries or ()), *course.retired]:
             if entry.module_id in listing:
                 first = listing[entry.module_id][0]
                 problems.append(Problem(course.path, entry.line, f"Modul „{entry.module_id}“ "
@@ -890,7 +924,9 @@ def _check_listings(courses: list[_CourseDraft], module_ids: set[str],
             listing[entry.module_id] = (course, entry)
             if entry.module_id not in module_ids:
                 problems.append(Problem(course.path, entry.line, f"Modul „{entry.module_id}“ "
-                                        f"ist aufgeführt, aber keine Moduldatei hat diese id"))
+                                        f"ist aufgeführt, aber keine Moduldatei hat diese id"
+                                        + (" – zurückgezogene Module behalten ihre Datei"
+                                           if entry.is_retired else "")))
     return listing
 
 

@@ -177,7 +177,11 @@ class ModuleSource:
 
 @dataclass(frozen=True)
 class CourseSource:
-    """One ``course.yml``: the course's texts and its module order (``module_ids``)."""
+    """One ``course.yml``: the course's texts and its module order (``module_ids``).
+
+    ``retired_ids`` lists modules taken out of the course (``retired:``): their files stay in
+    the folder, but they are not part of the tree's modules, so ``content sync`` keeps them retired.
+    """
 
     id: str
     path: str
@@ -190,6 +194,7 @@ class CourseSource:
     required_ids: frozenset[str]
     source: str
     source_hash: str
+    retired_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from html import escape
 __all__ = [
     "Bar", "BarGroup", "Chart", "DataTable", "Series",
     "bar_chart", "format_number", "funnel_chart", "horizontal_bar_chart", "line_chart",
-    "month_label", "month_sequence", "nice_ceiling", "table_html",
+    "axis_scale", "month_label", "month_sequence", "table_html",
 ]
 
 WIDTH = 720
@@ -49,12 +49,6 @@ class DataTable:
     caption: str
     columns: tuple[str, ...]
     rows: tuple[tuple, ...]
-
-    def csv_rows(self) -> list[list[str]]:
-        """Header and rows as text for a German spreadsheet (decimal comma, no thousands dots)."""
-        return [list(self.columns)] + [
-            [cell if isinstance(cell, str) else format_number(cell, grouping=False) for cell in row]
-            for row in self.rows]
 
 
 @dataclass(frozen=True)
@@ -105,22 +99,17 @@ def format_number(value: float | int | None, decimals: int | None = None, *, gro
     return text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 × 10^k at or above value (a readable top of an axis)."""
-    if value <= 0:
-        return 1
-    exponent = math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        candidate = step * 10 ** exponent
-        if candidate >= value - 1e-9:
-            return int(candidate) if float(candidate).is_integer() else candidate
-    return 10 ** (exponent + 1)  # pragma: no cover - the loop always returns
+def axis_scale(value: float, *, steps: int = 4) -> tuple[int, list[int]]:
+    """An axis from 0 to at least value in whole-number steps of 1, 2 or 5 × 10^k: (top, ticks).
 
-
-def axis_ticks(top: float, count: int = 4) -> list[float]:
-    """Evenly spaced ticks from 0 to top; whole numbers when top allows it."""
-    step = top / count
-    return [round(step * i, 6) for i in range(count + 1)]
+    The charts count people, certificates and days, so an axis never shows "2,5".
+    """
+    raw = max(value, 1e-9) / steps
+    exponent = math.floor(math.log10(raw))
+    step = next(m * 10 ** exponent for m in (1, 2, 5, 10) if m * 10 ** exponent >= raw - 1e-12)
+    step = max(int(round(step)), 1)
+    count = max(math.ceil(value / step - 1e-9), 1)
+    return step * count, [step * i for i in range(count + 1)]
 
 
 def month_sequence(year: int, month: int, count: int) -> list[tuple[int, int]]:
@@ -266,16 +255,17 @@ def bar_chart(chart_id: str, title: str, description: str, categories: list[str]
     top = 8 + legend_height + 12
     plot_height = 260.0
     bottom = top + plot_height
-    top_value = nice_ceiling(max(values) * 1.08)
+    headroom = 1.08
     plot_width = WIDTH - left - right
     group_width = plot_width / len(categories)
     bar_width = min(group_width * 0.8 / len(series), 48)
     label_width = max(text_width(format_number(v), 10) for v in values)
     upright = label_width > bar_width + 2
     if upright:  # room above the tallest bar for an upright label
-        top_value = nice_ceiling(max(values) * (1 + (label_width + 6) / plot_height))
+        headroom = 1 + (label_width + 6) / plot_height
+    top_value, ticks = axis_scale(max(values) * headroom)
     parts = [_pattern_defs(chart_id, len(series)), legend]
-    for tick in axis_ticks(top_value):
+    for tick in ticks:
         y = bottom - tick / top_value * plot_height
         parts.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{WIDTH - right:.1f}" y2="{y:.1f}" stroke="{GRID}" stroke-width="1"/>')
         parts.append(_text(left - 6, y + 4, format_number(tick), size=11, anchor="end", fill=MUTED))
@@ -321,7 +311,7 @@ def line_chart(chart_id: str, title: str, description: str, categories: list[str
     top = 8 + legend_height + 22
     plot_height = 240.0
     bottom = top + plot_height
-    top_value = nice_ceiling(max(values) * 1.1)
+    top_value, ticks = axis_scale(max(values) * 1.1)
     plot_width = WIDTH - left - right
     step = plot_width / len(categories)
 
@@ -329,7 +319,7 @@ def line_chart(chart_id: str, title: str, description: str, categories: list[str
         return left + step * (c_index + 0.5), bottom - value / top_value * plot_height
 
     parts = [legend]
-    for tick in axis_ticks(top_value):
+    for tick in ticks:
         y = bottom - tick / top_value * plot_height
         parts.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{WIDTH - right:.1f}" y2="{y:.1f}" stroke="{GRID}" stroke-width="1"/>')
         parts.append(_text(left - 6, y + 4, format_number(tick), size=11, anchor="end", fill=MUTED))
@@ -363,33 +353,42 @@ def line_chart(chart_id: str, title: str, description: str, categories: list[str
 
 def horizontal_bar_chart(chart_id: str, title: str, description: str, groups: list[BarGroup], table: DataTable,
                          *, legend: list[str] | None = None) -> Chart:
-    """Horizontal bars in headed groups, each bar followed by its own text (value and name).
+    """Horizontal bars in headed groups, each bar with its own text (value and name).
 
     Group headings sit above their bars, so long names (module titles) need no truncation.
+    Short texts follow the bar's end; long ones go on a line of their own above the bar, so
+    the bars keep the width they need to be compared.
     """
     if not groups or not any(bar.value > 0 for group in groups for bar in group.bars):
         return _empty(chart_id, title, description, table)
     legend_markup, legend_height = _legend(chart_id, legend or [], top=8)
     styles = max(bar.style for group in groups for bar in group.bars) + 1
     parts = [_pattern_defs(chart_id, styles), legend_markup]
-    left, bar_height, gap = 10.0, 16.0, 5.0
+    left, bar_height, gap = 12.0, 15.0, 5.0
     label_room = max(text_width(bar.text, 11) for group in groups for bar in group.bars) + 12
-    plot_width = max(WIDTH - left - 10 - label_room, WIDTH * 0.35)
+    text_above = label_room > WIDTH * 0.4
+    plot_width = WIDTH - left - 10 - (40 if text_above else label_room)
     top_value = max(bar.value for group in groups for bar in group.bars)
     y = 8 + legend_height + 8
     for group in groups:
-        parts.append(_text(left, y + 13, group.label, size=12.5, weight="bold"))
+        parts.append(_text(2, y + 13, group.label, size=12.5, weight="bold"))
         y += 20
+        first_bar = y
         for bar in group.bars:
             colour = _style(bar.style)[0]
-            width = bar.value / top_value * plot_width if top_value else 0
+            width = bar.value / top_value * plot_width
+            if text_above:
+                parts.append(_text(left + 2, y + 11, bar.text, size=11))
+                y += 15
             if width > 0:
                 parts.append(f'<rect x="{left:.1f}" y="{y:.1f}" width="{max(width, 1.5):.1f}" height="{bar_height:.1f}" '
                              f'fill="{_fill(chart_id, bar.style)}" stroke="{colour}"/>')
-            parts.append(_text(left + max(width, 0) + 6, y + bar_height - 3.5, bar.text, size=11))
-            y += bar_height + gap
+            if not text_above:
+                parts.append(_text(left + width + 6, y + bar_height - 3.5, bar.text, size=11))
+            y += bar_height + gap if width > 0 or not text_above else gap
+        parts.append(f'<line x1="{left:.1f}" y1="{first_bar - 2:.1f}" x2="{left:.1f}" y2="{y - gap + 2:.1f}" '
+                     f'stroke="{INK}" stroke-width="1.2"/>')
         y += 10
-    parts.append(f'<line x1="{left:.1f}" y1="{8 + legend_height + 8:.1f}" x2="{left:.1f}" y2="{y - 10:.1f}" stroke="{INK}" stroke-width="1.2"/>')
     return Chart(chart_id, title, description, _svg(chart_id, title, description, y + 4, "".join(parts)), table)
 
 

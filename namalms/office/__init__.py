@@ -1,7 +1,8 @@
 """Programme office (/office/): certification status, learner records, statistics, users, audit."""
 from flask import Flask
 
-from namalms.office import users  # noqa: F401  (each module registers its routes on bp)
+from namalms.office import users, records, statistics, audit_log  # noqa: F401  (each module registers its routes on bp)
+from namalms.office import status, tokens  # noqa: F401  (certification status, export, API tokens)
 from namalms.office.blueprint import bp
 
 

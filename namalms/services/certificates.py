@@ -457,3 +457,33 @@ def sync_definitions(tree) -> None:
 @progress.on_progress_change
 def _evaluate_after_progress(user: User) -> None:
     evaluate_and_issue(user)
+
+
+def correct_certificate_name(certificate: Certificate, *, new_name: str, reason: str, actor: User | None = None,
+                             actor_label: str = "") -> Certificate:
+    """Correct a misspelt holder name: the account takes the corrected name and the certificate is
+    re-issued under it (new number and code); the old version is marked superseded.
+
+    Snapshots are frozen, so a new version is the only honest way to change a printed name.
+    """
+    reason = _require_reason(reason)
+    new_name = " ".join((new_name or "").split())
+    if not new_name:
+        raise ServiceError("Bitte geben Sie den korrigierten Namen an.", "new_name")
+    if len(new_name) > 200:
+        raise ServiceError("Der Name darf höchstens 200 Zeichen lang sein.", "new_name")
+    if certificate.current_marker is not True:
+        raise ServiceError(f"Das Zertifikat {certificate.number} wurde bereits ersetzt.")
+    if certificate.status != "valid":
+        raise ServiceError(f"Das Zertifikat {certificate.number} ist {certificate.status_label}; "
+                           "nur gültige Zertifikate lassen sich berichtigen.")
+    printed = (certificate.snapshot or {}).get("holder", {}).get("name")
+    if new_name == printed:
+        raise ServiceError(f"Auf dem Zertifikat steht bereits „{new_name}“.", "new_name")
+    user = db.session.get(User, certificate.user_id)
+    account_name = user.name
+    user.name = new_name
+    audit("certificate_name_corrected", certificate=certificate, actor=actor, actor_label=actor_label, reason=reason,
+          data={"from": printed, "to": new_name, "account_name_before": account_name})
+    db.session.flush()
+    return reissue_certificate(certificate, reason=reason, actor=actor, actor_label=actor_label)

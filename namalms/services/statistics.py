@@ -69,11 +69,11 @@ def enrolments_per_month(now: datetime | None = None) -> MonthlyCounts:
     months = recent_months(now)
     bucket, start, end = _month_bucket(Enrollment.enrolled_at, months)
     rows = db.session.execute(
-        select(Course.id, Course.title, bucket.label("month"), func.count(Enrollment.id))
+        select(Course.id, Course.short_title, bucket.label("month"), func.count(Enrollment.id))
         .select_from(Course)
         .outerjoin(Enrollment, (Enrollment.course_id == Course.id) & (Enrollment.enrolled_at >= start)
                    & (Enrollment.enrolled_at < end) & Enrollment.user_id.in_(_learners()))
-        .group_by(Course.id, Course.title, Course.position, "month")
+        .group_by(Course.id, Course.short_title, Course.position, "month")
         .order_by(Course.position)).all()
     names: dict[str, str] = {}
     counts: dict[str, dict[str, int]] = {}
@@ -97,20 +97,25 @@ class FunnelRow:
 
 
 def completion_funnel() -> list[FunnelRow]:
-    """Per module: learners enrolled in its course, and how many opened, finished and completed it."""
-    enrolled = (select(func.count(Enrollment.id))
-                .where(Enrollment.course_id == Module.course_id, Enrollment.user_id.in_(_learners()))
-                .correlate(Module).scalar_subquery())
+    """Per module: learners enrolled in its course, and how many opened, finished and completed it.
+
+    Progress and enrolments are each counted once in a grouped subquery and then joined to the
+    modules, so the database scans the progress table a single time.
+    """
+    enrolled = (select(Enrollment.course_id.label("course_id"), func.count().label("count"))
+                .where(Enrollment.user_id.in_(_learners())).group_by(Enrollment.course_id).subquery())
+    states = (select(ModuleProgress.module_id.label("module_id"),
+                     func.count(ModuleProgress.first_viewed_at).label("opened"),
+                     func.count(ModuleProgress.done_at).label("done"),
+                     func.count(ModuleProgress.completed_at).label("completed"))
+              .where(ModuleProgress.user_id.in_(_learners())).group_by(ModuleProgress.module_id).subquery())
     rows = db.session.execute(
-        select(Course.id, Course.title, Module.id, Module.title, enrolled,
-               func.count(ModuleProgress.first_viewed_at), func.count(ModuleProgress.done_at),
-               func.count(ModuleProgress.completed_at))
+        select(Course.id, Course.title, Module.id, Module.title, func.coalesce(enrolled.c.count, 0),
+               func.coalesce(states.c.opened, 0), func.coalesce(states.c.done, 0), func.coalesce(states.c.completed, 0))
         .select_from(Module).join(Course, Course.id == Module.course_id)
-        .outerjoin(ModuleProgress, (ModuleProgress.module_id == Module.id)
-                   & ModuleProgress.user_id.in_(_learners()))
+        .outerjoin(enrolled, enrolled.c.course_id == Module.course_id)
+        .outerjoin(states, states.c.module_id == Module.id)
         .where(Module.is_retired.is_(False))
-        .group_by(Course.id, Course.title, Course.position, Module.id, Module.title, Module.position,
-                  Module.course_id)
         .order_by(Course.position, Module.position)).all()
     return [FunnelRow(*row) for row in rows]
 
@@ -187,15 +192,14 @@ def time_to_certificate() -> list[TimeToCertificate]:
     Counts certificates the rules issued (not office decisions), each at its first issue, not
     revoked ones. One row per certificate comes back; the median is taken here.
     """
-    first_enrolment = (select(Enrollment.user_id, func.min(Enrollment.enrolled_at).label("first_at"))
-                       .group_by(Enrollment.user_id).subquery())
+    first_enrolment = (select(func.min(Enrollment.enrolled_at)).where(Enrollment.user_id == Certificate.user_id)
+                       .correlate(Certificate).scalar_subquery())
     rows = db.session.execute(
-        select(CertificateDefinition.id, CertificateDefinition.title, Certificate.issued_at, first_enrolment.c.first_at)
+        select(CertificateDefinition.id, CertificateDefinition.title, Certificate.issued_at, first_enrolment)
         .select_from(CertificateDefinition)
         .outerjoin(Certificate, (Certificate.definition_id == CertificateDefinition.id)
                    & Certificate.supersedes_id.is_(None) & (Certificate.grounds == "rule")
                    & (Certificate.status != "revoked"))
-        .outerjoin(first_enrolment, first_enrolment.c.user_id == Certificate.user_id)
         .where(CertificateDefinition.is_active.is_(True) | Certificate.id.is_not(None))
         .order_by(CertificateDefinition.position)).all()
     titles: dict[str, str] = {}

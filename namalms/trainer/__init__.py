@@ -2,6 +2,8 @@
 from flask import Flask
 
 from namalms.trainer import overview  # noqa: F401  (each module registers its routes on bp)
+from namalms.trainer import content  # noqa: F401,E402
+from namalms.trainer import workshops, learners  # noqa: F401,E402
 from namalms.trainer.blueprint import bp
 
 

@@ -1,0 +1,59 @@
+"""Programme office home (/office/): the certification status of every learner, and its export."""
+from __future__ import annotations
+
+from flask import Response, render_template, request, stream_with_context
+
+from namalms.domain import csv_export
+from namalms.services import office_queries
+from namalms.web import role_required
+
+from namalms.office.blueprint import bp
+
+
+@bp.route("/")
+@role_required("admin")
+def index():
+    filters, errors = office_queries.parse_filters(request.args)
+    page = max(request.args.get("page", 1, type=int), 1)
+    result = office_queries.status_page(filters, page=page, errors=errors)
+    status = 400 if result.errors else 200
+    return render_template("office/status.html", result=result, filters=filters, statuses=office_queries.STATUSES,
+                           sorts=office_queries.SORTS), status
+
+
+@bp.route("/zertifizierungsstand.csv")
+@role_required("admin")
+def export_csv():
+    filters, _ = office_queries.parse_filters(request.args)
+    return csv_response(filters)
+
+
+@bp.route("/zertifizierungsstand.xlsx")
+@role_required("admin")
+def export_xlsx():
+    filters, _ = office_queries.parse_filters(request.args)
+    return xlsx_response(filters)
+
+
+def csv_response(filters: office_queries.StatusFilters, catalog: office_queries.Catalog | None = None) -> Response:
+    """The filtered list as a streamed CSV file for German Excel (shared with the API)."""
+    header, rows = office_queries.export_table(filters, catalog=catalog)
+    return _download(csv_export.csv_chunks(header, rows), "text/csv; charset=utf-8",
+                     office_queries.export_filename("csv"))
+
+
+def xlsx_response(filters: office_queries.StatusFilters, catalog: office_queries.Catalog | None = None) -> Response:
+    """The filtered list as a streamed XLSX workbook (shared with the API)."""
+    header, rows = office_queries.export_table(filters, catalog=catalog)
+    widths = [7, 28, 32, 26, 24, 22, 26, 16, 16] + [18] * (len(header) - 10) + [80]
+    chunks = csv_export.xlsx_chunks(header, rows, sheet_name="Zertifizierungsstand", column_widths=widths)
+    return _download(chunks, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     office_queries.export_filename("xlsx"))
+
+
+def _download(chunks, mimetype: str, filename: str) -> Response:
+    response = Response(stream_with_context(chunks), content_type=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Personal data: never kept by a browser or proxy cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response

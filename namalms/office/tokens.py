@@ -1,0 +1,76 @@
+"""Programme office (admin): API tokens for the office's own tooling (/office/tokens).
+
+A new token is shown exactly once: the POST stores it in the session for the next page view
+only (POST/redirect/GET), and that page pops it and is sent with `Cache-Control: no-store`.
+Revoking asks for confirmation on the same page (?revoke=ID), then POSTs.
+"""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from namalms.extensions import db
+from namalms.services import ServiceError
+from namalms.services import tokens as service
+from namalms.web import role_required
+
+from namalms.office.blueprint import bp
+
+NEW_TOKEN_KEY = "office_new_api_token"
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Name des Zugangs", validators=[
+        DataRequired("Bitte geben Sie dem API-Zugang einen Namen, z. B. das Werkzeug, das ihn nutzt."),
+        Length(max=service.MAX_NAME, message=f"Der Name ist zu lang (höchstens {service.MAX_NAME} Zeichen)."),
+    ])
+
+
+class RevokeForm(FlaskForm):
+    """Only the CSRF token: revoking needs no further input."""
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@role_required("admin")
+def tokens():
+    form = TokenForm()
+    if form.validate_on_submit():
+        try:
+            token, raw = service.create_token(form.name.data, actor=current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            form.name.errors.append(error.message)
+        else:
+            db.session.commit()
+            session[NEW_TOKEN_KEY] = {"id": token.id, "token": raw}
+            flash(f"Der API-Zugang „{token.name}“ ist angelegt.", "success")
+            return redirect(url_for("office.tokens"))
+    new = session.pop(NEW_TOKEN_KEY, None)
+    # ?revoke=ID asks for confirmation first: a mis-click must not cut off a working tool.
+    confirm = service.find_token(request.args.get("revoke", 0, type=int)) if "revoke" in request.args else None
+    response = render_template("office/tokens.html", form=form, new=new, confirm=confirm,
+                               tokens=service.list_tokens())
+    status = 422 if request.method == "POST" else 200
+    return response, status, {"Cache-Control": "no-store"}
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@role_required("admin")
+def revoke_token(token_id: int):
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        flash("Die Anfrage ist abgelaufen. Bitte bestätigen Sie noch einmal.", "error")
+        return redirect(url_for("office.tokens", revoke=token_id))
+    try:
+        token = service.revoke_token(token_id, actor=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("office.tokens"))
+    db.session.commit()
+    flash(f"Der API-Zugang „{token.name}“ ist widerrufen. Anfragen mit diesem Token werden ab sofort abgelehnt.",
+          "success")
+    return redirect(url_for("office.tokens"))

@@ -1,0 +1,89 @@
+"""The programme office manages accounts: roles, deactivation, new trainer accounts. All audited."""
+from __future__ import annotations
+
+import secrets
+
+from namalms.extensions import db
+from namalms.models import ROLES, User
+from namalms.services import ServiceError
+from namalms.services.accounts import create_user, find_user_by_email
+from namalms.services.audit import record_audit
+
+# No 0/O, 1/l/I: an initial password is read off a screen and typed in by someone else.
+PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def generate_password(groups: int = 4, size: int = 4) -> str:
+    """A random initial password like "k7Hm-Qx4p-Z9rt-b3Fw" (about 95 bits), easy to copy by hand."""
+    return "-".join("".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(size)) for _ in range(groups))
+
+
+def _audit(action: str, user: User, *, actor: User, reason: str = "", data: dict | None = None) -> None:
+    record_audit(action, actor=actor, reason=(reason or "").strip(), target_type="user", target_id=str(user.id),
+                 subject_user_id=user.id, data=data)
+
+
+def change_role(user: User, role: str, *, actor: User, reason: str = "") -> bool:
+    """Give an account another role. Returns False when it already had that role.
+
+    An admin cannot take the office role from themselves, so the office never locks itself out.
+    """
+    if role not in ROLES:
+        raise ServiceError("Bitte wählen Sie eine der angebotenen Rollen.", "role")
+    if user.id == actor.id and role != "admin":
+        raise ServiceError("Sie können sich nicht selbst die Rolle Programmbüro entziehen. "
+                           "Bitten Sie eine andere Person aus dem Programmbüro darum.", "role")
+    if user.role == role:
+        return False
+    old = user.role
+    user.role = role
+    _audit("user_role_changed", user, actor=actor, reason=reason, data={"from": old, "to": role})
+    db.session.flush()
+    return True
+
+
+def deactivate_user(user: User, *, actor: User, reason: str = "") -> bool:
+    """Block an account and end all its sessions at once. Returns False when it was already blocked.
+
+    Raising session_version invalidates every login cookie of the account (see User.get_id).
+    """
+    if user.id == actor.id:
+        raise ServiceError("Sie können Ihr eigenes Konto nicht deaktivieren.")
+    if not user.is_active_account:
+        return False
+    user.is_active_account = False
+    user.session_version = (user.session_version or 1) + 1
+    _audit("user_deactivated", user, actor=actor, reason=reason)
+    db.session.flush()
+    return True
+
+
+def reactivate_user(user: User, *, actor: User, reason: str = "") -> bool:
+    """Let a deactivated account log in again. Returns False when it was active."""
+    if user.is_active_account:
+        return False
+    user.is_active_account = True
+    _audit("user_reactivated", user, actor=actor, reason=reason)
+    db.session.flush()
+    return True
+
+
+def create_trainer(*, name: str, email: str, actor: User, password: str = "",
+                   min_length: int = 10) -> tuple[User, str | None]:
+    """Create a trainer account. Without a password one is generated and returned (to show once).
+
+    Returns (user, generated password or None when the office entered one).
+    """
+    # The shared account checks speak to someone registering themselves; say it for the office here.
+    if not name.strip():
+        raise ServiceError("Bitte geben Sie den Namen der Trainerin bzw. des Trainers an.", "name")
+    if find_user_by_email(email) is not None:
+        raise ServiceError("Mit dieser E-Mail-Adresse gibt es bereits ein Konto. Ändern Sie dort "
+                           "gegebenenfalls die Rolle.", "email")
+    generated = None if password else generate_password()
+    user = create_user(email=email, name=name, role="trainer", password=password or generated,
+                       min_length=min_length)
+    _audit("user_created", user, actor=actor,
+           data={"role": "trainer", "email": user.email, "password": "generated" if generated else "entered"})
+    db.session.flush()
+    return user, generated

@@ -1,0 +1,737 @@
+"""Workshops: scheduling, attendance (checklist or CSV list) and the trainer's matrix of learners.
+
+Attendance of a module's workshop goes through `progress.record_workshop_attendance`, so the
+module completes and certificates are issued in the same transaction; attendance of a
+course-level workshop is the WorkshopAttendance row itself (see `certificates.load_facts`).
+Like every service, these functions flush and never commit.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy.orm import aliased
+
+from namalms.domain import ics
+from namalms.domain.attendance_csv import AttendanceCsvError, AttendanceList, Duplicate, parse_attendance_csv
+from namalms.domain.progress import MISSING_WORKSHOP, ModuleRequirements, ModuleState, module_completion
+from namalms.extensions import db
+from namalms.models import (
+    FORMATS, AuditEvent, Certificate, CertificateDefinition, Course, Eligibility, Enrollment, Module,
+    ModuleProgress, ProgressEvent, Region, User, Workshop, WorkshopAttendance,
+)
+from namalms.models.base import utcnow
+from namalms.services import ServiceError
+from namalms.services import progress as progress_service
+from namalms.services.audit import record_audit
+
+MAX_TITLE, MAX_LOCATION, MAX_DESCRIPTION = 300, 500, 5000
+MAX_CAPACITY = 10_000
+MAX_DAYS = 7
+PAGE_SIZE = 50
+IN_CHUNK = 900  # ids per IN (…) list: well under every database's parameter limit
+SOURCES = {"checklist": "Checkliste", "csv": "CSV-Import", "cli": "Kommandozeile"}
+FIELD_LABELS = {
+    "target": "Modul/Kurs", "title": "Titel", "description": "Beschreibung", "starts_at": "Beginn",
+    "ends_at": "Ende", "format": "Format", "location": "Ort/Link", "capacity": "Plätze",
+}
+
+
+# --- scheduling ---------------------------------------------------------------------------------------
+
+@dataclass
+class WorkshopDraft:
+    """A workshop as typed into the form (strings, local time in Europe/Berlin)."""
+
+    target: str = ""  # "module:<id>" or "course:<id>"
+    title: str = ""
+    description: str = ""
+    date: str = ""
+    start_time: str = ""
+    end_date: str = ""  # empty: the same day
+    end_time: str = ""
+    duration: str = ""  # minutes, instead of an end time
+    format: str = "online"
+    location: str = ""
+    capacity: str = ""
+
+
+def draft_from(workshop: Workshop) -> WorkshopDraft:
+    """The form values of a scheduled workshop, in local time (for editing)."""
+    start, end = ics.utc_to_local(workshop.starts_at), ics.utc_to_local(workshop.ends_at)
+    return WorkshopDraft(
+        target=f"module:{workshop.module_id}" if workshop.module_id else f"course:{workshop.course_id}",
+        title=workshop.title, description=workshop.description or "",
+        date=start.strftime("%Y-%m-%d"), start_time=start.strftime("%H:%M"),
+        end_date=end.strftime("%Y-%m-%d") if end.date() != start.date() else "",
+        end_time=end.strftime("%H:%M"), format=workshop.format, location=workshop.location or "",
+        capacity=str(workshop.capacity) if workshop.capacity else "",
+    )
+
+
+def parse_date(value: str, field_name: str, label: str) -> date:
+    """„2026-04-14“ (date picker) or „14.04.2026“ / „14.4.26“ (typed by hand)."""
+    value = (value or "").strip()
+    if not value:
+        raise ServiceError(f"Bitte geben Sie {label} an.", field_name)
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", value)
+    if match:
+        year, month, day = (int(g) for g in match.groups())
+    else:
+        match = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})", value)
+        if not match:
+            raise ServiceError(f"Bitte geben Sie {label} als TT.MM.JJJJ an, z. B. 14.04.2026.", field_name)
+        day, month, year = (int(g) for g in match.groups())
+        year += 2000 if year < 100 else 0
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ServiceError(f"Den Tag „{value}“ gibt es nicht.", field_name) from None
+
+
+def parse_time(value: str, field_name: str, label: str) -> time:
+    """„10:00“, „10.00“, „10“ or „10:00 Uhr“."""
+    value = re.sub(r"\s*uhr$", "", (value or "").strip().lower())
+    if not value:
+        raise ServiceError(f"Bitte geben Sie {label} an.", field_name)
+    match = re.fullmatch(r"(\d{1,2})(?:[:.](\d{2}))?(?::\d{2})?", value)
+    if not match or int(match.group(1)) > 23 or int(match.group(2) or 0) > 59:
+        raise ServiceError(f"Bitte geben Sie {label} als SS:MM an, z. B. 09:30.", field_name)
+    return time(int(match.group(1)), int(match.group(2) or 0))
+
+
+def _local(day: date, clock: time, field_name: str) -> datetime:
+    try:
+        return ics.local_to_utc(day, clock)
+    except ics.LocalTimeError as error:
+        raise ServiceError(str(error), field_name) from None
+
+
+def _target(value: str) -> tuple[Course, Module | None]:
+    kind, _, key = (value or "").partition(":")
+    if kind == "module":
+        module = db.session.get(Module, key)
+        if module is None or module.is_retired:
+            raise ServiceError("Bitte wählen Sie ein Modul oder einen Kurs.", "target")
+        if not module.has_workshop:
+            raise ServiceError(f"Das Modul „{module.title}“ sieht keinen Workshop vor.", "target")
+        return module.course, module
+    if kind == "course":
+        course = db.session.get(Course, key)
+        if course is not None:
+            return course, None
+    raise ServiceError("Bitte wählen Sie ein Modul oder einen Kurs.", "target")
+
+
+def _clean(draft: WorkshopDraft) -> dict:
+    """Validate a draft; the values for a Workshop row, or ServiceError naming the field."""
+    course, module = _target(draft.target)
+    title = " ".join((draft.title or "").split())
+    if not title and module is not None:
+        title = module.workshop_title or f"Workshop zu „{module.title}“"
+    if not title:
+        raise ServiceError("Bitte geben Sie einen Titel an.", "title")
+    if len(title) > MAX_TITLE:
+        raise ServiceError(f"Der Titel darf höchstens {MAX_TITLE} Zeichen lang sein.", "title")
+    day = parse_date(draft.date, "date", "das Datum")
+    starts_at = _local(day, parse_time(draft.start_time, "start_time", "die Beginnzeit"), "start_time")
+    if (draft.duration or "").strip():
+        if (draft.end_time or "").strip() or (draft.end_date or "").strip():
+            raise ServiceError("Bitte geben Sie entweder eine Endzeit oder eine Dauer an, nicht beides.", "duration")
+        if not draft.duration.strip().isdigit() or not 1 <= int(draft.duration) <= MAX_DAYS * 24 * 60:
+            raise ServiceError("Bitte geben Sie die Dauer in ganzen Minuten an, z. B. 90.", "duration")
+        ends_at = ics.ends_after(starts_at, int(draft.duration))
+    else:
+        end_day = parse_date(draft.end_date, "end_date", "das Enddatum") if (draft.end_date or "").strip() else day
+        ends_at = _local(end_day, parse_time(draft.end_time, "end_time", "die Endzeit oder eine Dauer"), "end_time")
+    if ends_at <= starts_at:
+        raise ServiceError("Das Ende muss nach dem Beginn liegen.", "end_time")
+    if ends_at - starts_at > timedelta(days=MAX_DAYS):
+        raise ServiceError(f"Ein Workshop kann höchstens {MAX_DAYS} Tage dauern.", "end_date")
+    if draft.format not in FORMATS:
+        raise ServiceError("Bitte wählen Sie „Online“ oder „In Präsenz“.", "format")
+    location = " ".join((draft.location or "").split())
+    if len(location) > MAX_LOCATION:
+        raise ServiceError(f"Ort bzw. Link dürfen höchstens {MAX_LOCATION} Zeichen lang sein.", "location")
+    if re.match(r"^[a-z][a-z0-9+.-]*:(?!\d)", location, re.I) and not re.match(r"^https?://\S+$", location, re.I):
+        raise ServiceError("Ein Link muss mit https:// beginnen (z. B. https://meet.example.org/raum).", "location")
+    if draft.format == "praesenz" and not location:
+        raise ServiceError("Bitte geben Sie den Ort des Präsenzworkshops an (Adresse, Raum).", "location")
+    capacity = None
+    if (draft.capacity or "").strip():
+        raw = draft.capacity.strip()
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_CAPACITY:
+            raise ServiceError("Bitte geben Sie die Zahl der Plätze als ganze Zahl ab 1 an – oder lassen Sie das "
+                               "Feld leer, wenn es keine Begrenzung gibt.", "capacity")
+        capacity = int(raw)
+    description = (draft.description or "").strip().replace("\r\n", "\n")
+    if len(description) > MAX_DESCRIPTION:
+        raise ServiceError(f"Die Beschreibung darf höchstens {MAX_DESCRIPTION} Zeichen lang sein.", "description")
+    return {"course_id": course.id, "module_id": module.id if module else None, "title": title,
+            "description": description, "starts_at": starts_at, "ends_at": ends_at, "format": draft.format,
+            "location": location, "capacity": capacity}
+
+
+def _audit_data(values: dict) -> dict:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
+
+
+def schedule_workshop(draft: WorkshopDraft, *, actor: User) -> Workshop:
+    """Create a workshop from a validated draft."""
+    values = _clean(draft)
+    workshop = Workshop(**values, created_by_id=actor.id, is_cancelled=False, created_at=utcnow())
+    db.session.add(workshop)
+    db.session.flush()
+    record_audit("workshop_scheduled", actor=actor, target_type="workshop", target_id=str(workshop.id),
+                 data=_audit_data(values))
+    return workshop
+
+
+def attendance_count(workshop: Workshop) -> int:
+    return db.session.scalar(select(func.count()).select_from(WorkshopAttendance)
+                             .where(WorkshopAttendance.workshop_id == workshop.id)) or 0
+
+
+def update_workshop(workshop: Workshop, draft: WorkshopDraft, *, actor: User) -> list[str]:
+    """Change a workshop; returns the German labels of what changed (empty: nothing changed).
+
+    Once attendance is recorded, the workshop stays with its module or course: that
+    attendance has already counted there.
+    """
+    if workshop.is_cancelled:
+        raise ServiceError("Ein abgesagter Workshop kann nicht mehr bearbeitet werden.")
+    values = _clean(draft)
+    changed = {k: v for k, v in values.items() if getattr(workshop, k) != v}
+    if ("course_id" in changed or "module_id" in changed) and attendance_count(workshop):
+        raise ServiceError("Für diesen Workshop ist bereits Teilnahme eingetragen; er kann keinem anderen Modul "
+                           "oder Kurs mehr zugeordnet werden.", "target")
+    if not changed:
+        return []
+    before = {k: getattr(workshop, k) for k in changed}
+    for key, value in changed.items():
+        setattr(workshop, key, value)
+    record_audit("workshop_updated", actor=actor, target_type="workshop", target_id=str(workshop.id),
+                 data={"before": _audit_data(before), "after": _audit_data(changed)})
+    db.session.flush()
+    labels = {"course_id": "target", "module_id": "target"}
+    return sorted({FIELD_LABELS[labels.get(k, k)] for k in changed})
+
+
+def cancel_workshop(workshop: Workshop, *, actor: User, reason: str = "") -> Workshop:
+    """Call a workshop off. Learners no longer see it; its calendar entry says CANCELLED."""
+    if workshop.is_cancelled:
+        raise ServiceError("Dieser Workshop ist bereits abgesagt.")
+    if attendance_count(workshop):
+        raise ServiceError("Für diesen Workshop ist bereits Teilnahme eingetragen; er kann nicht mehr abgesagt "
+                           "werden.")
+    reason = (reason or "").strip()
+    if len(reason) > 1000:
+        raise ServiceError("Die Begründung darf höchstens 1.000 Zeichen lang sein.", "reason")
+    workshop.is_cancelled = True
+    record_audit("workshop_cancelled", actor=actor, reason=reason, target_type="workshop",
+                 target_id=str(workshop.id), data={"title": workshop.title,
+                                                   "starts_at": workshop.starts_at.isoformat()})
+    db.session.flush()
+    return workshop
+
+
+# --- listing ------------------------------------------------------------------------------------------
+
+@dataclass
+class WorkshopRow:
+    workshop: Workshop
+    attended: int
+    enrolled: int
+
+
+def overview(*, now: datetime | None = None, past_page: int = 1) -> tuple[list[WorkshopRow], list[WorkshopRow], int]:
+    """Upcoming workshops (soonest first) and one page of past ones (latest first), in four queries.
+
+    Returns (upcoming, past, number of past pages).
+    """
+    now = now or utcnow()
+    upcoming = list(db.session.scalars(select(Workshop).where(Workshop.ends_at >= now)
+                                       .order_by(Workshop.starts_at, Workshop.id)))
+    past_total = db.session.scalar(select(func.count()).select_from(Workshop).where(Workshop.ends_at < now)) or 0
+    pages = max(1, math.ceil(past_total / PAGE_SIZE))
+    past_page = min(max(past_page, 1), pages)
+    past = list(db.session.scalars(select(Workshop).where(Workshop.ends_at < now)
+                                   .order_by(Workshop.starts_at.desc(), Workshop.id.desc())
+                                   .limit(PAGE_SIZE).offset((past_page - 1) * PAGE_SIZE)))
+    ids = [w.id for w in upcoming + past]
+    attended = dict(db.session.execute(
+        select(WorkshopAttendance.workshop_id, func.count()).where(WorkshopAttendance.workshop_id.in_(ids))
+        .group_by(WorkshopAttendance.workshop_id)).all()) if ids else {}
+    enrolled = dict(db.session.execute(
+        select(Enrollment.course_id, func.count()).join(User, User.id == Enrollment.user_id)
+        .where(User.role == "learner").group_by(Enrollment.course_id)).all())
+
+    def rows(workshops):
+        return [WorkshopRow(w, attended.get(w.id, 0), enrolled.get(w.course_id, 0)) for w in workshops]
+
+    return rows(upcoming), rows(past), pages
+
+
+def upcoming_workshops(course_id: str, module_id: str | None = None, *,
+                       now: datetime | None = None) -> list[Workshop]:
+    """Workshops learners can still attend: not cancelled, not over. With a module: only its own."""
+    query = select(Workshop).where(Workshop.course_id == course_id, Workshop.is_cancelled.is_(False),
+                                   Workshop.ends_at >= (now or utcnow()))
+    if module_id is not None:
+        query = query.where(Workshop.module_id == module_id)
+    return list(db.session.scalars(query.order_by(Workshop.starts_at, Workshop.id)))
+
+
+def may_see_details(user, workshop_course_id: str) -> bool:
+    """Place, meeting link and calendar entry are for the course's learners and for staff."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.role in ("trainer", "admin"):
+        return True
+    return progress_service.enrollment_for(user, workshop_course_id) is not None
+
+
+def calendar_for(workshop: Workshop, *, host: str, page_url: str = "", now: datetime | None = None) -> str:
+    """The workshop as an iCalendar file. Each edit or cancellation raises SEQUENCE, so calendar
+    programs replace the entry they imported earlier."""
+    sequence = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.target_type == "workshop", AuditEvent.target_id == str(workshop.id),
+        AuditEvent.action.in_(("workshop_updated", "workshop_cancelled")))) or 0
+    place = workshop.module.title if workshop.module else workshop.course.title
+    lines = [workshop.description] if workshop.description else []
+    lines.append(f"{workshop.format_label} · {'Modul' if workshop.module else 'Kurs'}: {place}")
+    if workshop.location and workshop.format == "online":
+        lines.append(f"Zugang: {workshop.location}")
+    if page_url:
+        lines.append(f"Mehr auf der Lernplattform: {page_url}")
+    event = ics.CalendarEvent(
+        uid=f"workshop-{workshop.id}@{host or 'namalms'}", starts_at=workshop.starts_at, ends_at=workshop.ends_at,
+        stamp=now or utcnow(), summary=f"NaMa NRW: {workshop.title}", description="\n".join(lines),
+        location=workshop.location or workshop.format_label,
+        url=workshop.location if re.match(r"^https?://\S+$", workshop.location or "") else page_url,
+        is_cancelled=workshop.is_cancelled, sequence=sequence)
+    return ics.build_calendar([event])
+
+
+# --- attendance ---------------------------------------------------------------------------------------
+
+@dataclass
+class RosterEntry:
+    user: User
+    attendance: WorkshopAttendance | None
+    recorded_by: str = ""
+    module_missing: tuple[str, ...] | None = None  # module workshops: what the module still lacks
+
+    @property
+    def other_missing(self) -> tuple[str, ...]:
+        """What the module lacks besides this workshop."""
+        return tuple(m for m in self.module_missing or () if m != MISSING_WORKSHOP)
+
+    @property
+    def completes_module(self) -> bool:
+        """Attending is the last missing piece of the module."""
+        return self.module_missing == (MISSING_WORKSHOP,)
+
+
+def roster(workshop: Workshop, *, search: str = "") -> list[RosterEntry]:
+    """The learners enrolled in the workshop's course, with their attendance if recorded (3 queries)."""
+    query = (select(User).join(Enrollment, Enrollment.user_id == User.id)
+             .where(Enrollment.course_id == workshop.course_id, User.role == "learner").order_by(User.name, User.id))
+    if search.strip():
+        query = query.where(_name_or_email_matches(search))
+    users = list(db.session.scalars(query))
+    recorder = aliased(User)
+    recorded = {a.user_id: (a, name or "") for a, name in db.session.execute(
+        select(WorkshopAttendance, recorder.name).outerjoin(recorder, recorder.id == WorkshopAttendance.recorded_by_id)
+        .where(WorkshopAttendance.workshop_id == workshop.id))}
+    missing: dict[int, tuple[str, ...]] = {}
+    module = workshop.module
+    if module is not None:
+        rows = {p.user_id: p for p in db.session.scalars(select(ModuleProgress).where(
+            ModuleProgress.module_id == module.id,
+            ModuleProgress.user_id.in_(select(Enrollment.user_id).where(Enrollment.course_id == workshop.course_id))))}
+        requirements = ModuleRequirements(module.has_quiz, module.has_workshop)
+        for user in users:
+            row = rows.get(user.id)
+            state = ModuleState() if row is None else ModuleState(row.done_at, row.quiz_passed_at,
+                                                                  row.workshop_attended_at)
+            missing[user.id] = module_completion(requirements, state).missing
+    return [RosterEntry(u, *(recorded.get(u.id) or (None, "")), missing.get(u.id)) for u in users]
+
+
+@dataclass
+class AttendanceOutcome:
+    """What recording attendance changed, for the trainer's confirmation message."""
+
+    recorded: list[User] = field(default_factory=list)
+    already: list[User] = field(default_factory=list)
+    completed: list[User] = field(default_factory=list)  # finished the workshop's module just now
+    certificates: list[Certificate] = field(default_factory=list)  # issued just now
+
+
+def _chunks(ids: list) -> list[list]:
+    return [ids[i:i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)] or [[]]
+
+
+def _lock(workshop: Workshop) -> Workshop:
+    """Lock the workshop row so two trainers saving the same list take turns (PostgreSQL)."""
+    query = select(Workshop).where(Workshop.id == workshop.id).with_for_update()
+    return db.session.scalar(query.execution_options(populate_existing=True)) or workshop
+
+
+def record_attendance(workshop: Workshop, user_ids: list[int], *, actor: User, source: str = "checklist",
+                      now: datetime | None = None) -> AttendanceOutcome:
+    """Record that these learners attended. Already recorded ones are left alone.
+
+    All or nothing: every id must belong to a learner enrolled in the workshop's course, or
+    nothing is recorded. A module workshop completes the module where it was the last missing
+    piece, and certificates follow at once.
+    """
+    now = now or utcnow()
+    workshop = _lock(workshop)
+    if workshop.is_cancelled:
+        raise ServiceError("Dieser Workshop ist abgesagt; Teilnahme kann nicht eingetragen werden.")
+    if workshop.starts_at > now:
+        raise ServiceError("Teilnahme kann erst ab Beginn des Workshops eingetragen werden "
+                           f"({ics.format_span(workshop.starts_at, workshop.ends_at)}).")
+    if source not in SOURCES:
+        raise ValueError(f"unknown attendance source {source!r}")
+    wanted = sorted(set(user_ids))
+    users: dict[int, User] = {}
+    for chunk in _chunks(wanted):
+        users.update({u.id: u for u in db.session.scalars(
+            select(User).join(Enrollment, Enrollment.user_id == User.id)
+            .where(Enrollment.course_id == workshop.course_id, User.role == "learner", User.id.in_(chunk)))})
+    if len(users) != len(wanted):
+        raise ServiceError("Die Liste enthält Personen, die nicht in diesen Kurs eingeschrieben sind. Bitte laden "
+                           "Sie die Seite neu.")
+    existing = set(db.session.scalars(select(WorkshopAttendance.user_id).where(
+        WorkshopAttendance.workshop_id == workshop.id)))
+    outcome = AttendanceOutcome(already=[users[i] for i in wanted if i in existing])
+    new_ids = [i for i in wanted if i not in existing]
+    if not new_ids:
+        return outcome
+    module = workshop.module
+    before: dict[int, datetime | None] = {}
+    if module is not None:
+        for chunk in _chunks(new_ids):
+            before.update(db.session.execute(select(ModuleProgress.user_id, ModuleProgress.completed_at).where(
+                ModuleProgress.module_id == module.id, ModuleProgress.user_id.in_(chunk))).all())
+    last_certificate_id = db.session.scalar(select(func.max(Certificate.id))) or 0
+    for user_id in new_ids:
+        user = users[user_id]
+        db.session.add(WorkshopAttendance(workshop_id=workshop.id, user_id=user.id, recorded_at=now,
+                                          recorded_by_id=actor.id, source=source))
+        completed_now = False
+        if module is not None:
+            row, _ = progress_service.record_workshop_attendance(user, module, recorded_by=actor, at=now,
+                                                                 source=source)
+            completed_now = row.completed_at is not None and before.get(user.id) is None
+        else:
+            # A course-level workshop: the attendance row is what counts; the event log says so too.
+            db.session.add(ProgressEvent(user_id=user.id, kind="workshop_attended", course_id=workshop.course_id,
+                                         data={"workshop_id": workshop.id, "recorded_by": actor.id,
+                                               "source": source}, created_at=now))
+            if user.last_activity_at is None or now > user.last_activity_at:
+                user.last_activity_at = now
+            db.session.flush()
+            progress_service.notify_progress_change(user)
+        record_audit("workshop_attendance_recorded", actor=actor, target_type="workshop",
+                     target_id=str(workshop.id), subject_user_id=user.id,
+                     data={"source": source, "module_id": workshop.module_id, "module_completed": completed_now})
+        outcome.recorded.append(user)
+        if completed_now:
+            outcome.completed.append(user)
+    db.session.flush()
+    for chunk in _chunks(new_ids):
+        outcome.certificates += db.session.scalars(select(Certificate).where(
+            Certificate.user_id.in_(chunk), Certificate.id > last_certificate_id).order_by(Certificate.id)).all()
+    return outcome
+
+
+# --- CSV import ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Unmatched:
+    line: int
+    value: str
+    reason: str
+    row_text: str = ""  # the whole row, so the trainer recognises the person
+
+
+@dataclass
+class ImportPreview:
+    """What importing a list would do. Nothing is written while the trainer looks at it."""
+
+    parsed: AttendanceList
+    matched: list[tuple[int, User]]  # (line, learner) to be recorded now
+    already: list[tuple[int, User, WorkshopAttendance]]
+    unmatched: list[Unmatched]
+    duplicates: list[Duplicate]
+    sha256: str
+
+    @property
+    def expected(self) -> str:
+        """The learners this preview promises to record, as the confirmation form carries them."""
+        return ",".join(str(i) for i in sorted(u.id for _, u in self.matched))
+
+
+class ImportChanged(ServiceError):
+    """The list would now record other learners than the trainer confirmed; show it again."""
+
+    def __init__(self, preview: ImportPreview):
+        super().__init__("Seit der Vorschau hat sich etwas geändert (z. B. hat jemand anderes Teilnahme eingetragen "
+                         "oder sich eingeschrieben). Bitte prüfen Sie die aktualisierte Vorschau und bestätigen Sie "
+                         "erneut.")
+        self.preview = preview
+
+
+def preview_import(workshop: Workshop, data: bytes) -> ImportPreview:
+    """Read an attendance list and match it against the learners of the workshop's course."""
+    try:
+        parsed = parse_attendance_csv(data)
+    except AttendanceCsvError as error:
+        raise ServiceError(error.message, "file") from None
+    emails = parsed.emails
+    accounts: dict[str, User] = {}
+    for chunk in _chunks(emails):
+        accounts.update({u.email: u for u in db.session.scalars(select(User).where(User.email.in_(chunk)))})
+    ids = [u.id for u in accounts.values()]
+    enrolled: set[int] = set()
+    recorded: dict[int, WorkshopAttendance] = {}
+    for chunk in _chunks(ids):
+        enrolled.update(db.session.scalars(select(Enrollment.user_id).where(
+            Enrollment.course_id == workshop.course_id, Enrollment.user_id.in_(chunk))))
+        recorded.update({a.user_id: a for a in db.session.scalars(select(WorkshopAttendance).where(
+            WorkshopAttendance.workshop_id == workshop.id, WorkshopAttendance.user_id.in_(chunk)))})
+    course_title = workshop.course.short_title or workshop.course.title
+    matched, already, unmatched = [], [], []
+    for entry in parsed.invalid:
+        reason = "keine E-Mail-Adresse in dieser Zeile" if not entry.value else "keine gültige E-Mail-Adresse"
+        unmatched.append(Unmatched(entry.line, entry.shown, reason, entry.row_text))
+    for entry in parsed.entries:
+        user = accounts.get(entry.email)
+        if user is None:
+            unmatched.append(Unmatched(entry.line, entry.value, "unbekannte E-Mail-Adresse (kein Konto)",
+                                       entry.row_text))
+        elif user.role != "learner":
+            unmatched.append(Unmatched(entry.line, entry.value, f"kein Teilnehmendenkonto ({user.role_label})",
+                                       entry.row_text))
+        elif user.id not in enrolled:
+            unmatched.append(Unmatched(entry.line, entry.value, f"nicht in „{course_title}“ eingeschrieben",
+                                       entry.row_text))
+        elif user.id in recorded:
+            already.append((entry.line, user, recorded[user.id]))
+        else:
+            matched.append((entry.line, user))
+    unmatched.sort(key=lambda u: u.line)
+    return ImportPreview(parsed, matched, already, unmatched, list(parsed.duplicates),
+                         hashlib.sha256(data).hexdigest())
+
+
+def import_attendance(workshop: Workshop, data: bytes, *, expected: str, actor: User,
+                      filename: str = "", now: datetime | None = None) -> tuple[ImportPreview, AttendanceOutcome]:
+    """Record everyone the confirmed preview matched, in one go.
+
+    The file is read and matched again; if that no longer gives exactly the learners the
+    trainer confirmed, nothing is written and ImportChanged carries the fresh preview.
+    """
+    workshop = _lock(workshop)
+    preview = preview_import(workshop, data)
+    if preview.expected != (expected or "").strip():
+        raise ImportChanged(preview)
+    if not preview.matched:
+        raise ServiceError("Die Liste enthält niemanden, dessen Teilnahme noch einzutragen wäre.")
+    outcome = record_attendance(workshop, [u.id for _, u in preview.matched], actor=actor, source="csv", now=now)
+    record_audit("workshop_attendance_imported", actor=actor, target_type="workshop", target_id=str(workshop.id),
+                 data={"filename": filename[:200], "sha256": preview.sha256, "rows": preview.parsed.row_count,
+                       "recorded": len(outcome.recorded), "already": len(preview.already),
+                       "unmatched": len(preview.unmatched), "duplicates": len(preview.duplicates)})
+    db.session.flush()
+    return preview, outcome
+
+
+# --- the trainer's matrix -------------------------------------------------------------------------------
+
+@dataclass
+class Cell:
+    """One learner in one module, as the matrix shows it."""
+
+    progress: ModuleProgress | None
+
+    @property
+    def is_complete(self) -> bool:
+        return bool(self.progress and self.progress.completed_at)
+
+    @property
+    def is_done(self) -> bool:
+        return bool(self.progress and self.progress.done_at)
+
+    @property
+    def quiz_score(self) -> int | None:
+        return self.progress.best_quiz_score if self.progress else None
+
+    @property
+    def is_quiz_passed(self) -> bool:
+        return bool(self.progress and self.progress.quiz_passed_at)
+
+    @property
+    def has_workshop(self) -> bool:
+        return bool(self.progress and self.progress.workshop_attended_at)
+
+    @property
+    def is_started(self) -> bool:
+        return bool(self.progress and (self.progress.first_viewed_at or self.progress.done_at))
+
+    @property
+    def key(self) -> str:
+        if self.is_complete:
+            return "complete"
+        return "started" if self.is_started or self.quiz_score is not None or self.has_workshop else "new"
+
+    @property
+    def description(self) -> str:
+        """The cell in words, for screen readers."""
+        if self.is_complete:
+            parts = ["abgeschlossen"]
+        elif self.key == "new":
+            return "noch nicht begonnen"
+        else:
+            parts = ["durchgearbeitet" if self.is_done else "begonnen"]
+        if self.quiz_score is not None:
+            parts.append(f"Selbstcheck {self.quiz_score} %" + ("" if self.is_quiz_passed else " (nicht bestanden)"))
+        if self.has_workshop:
+            parts.append("Workshop besucht")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class NearCertificate:
+    title: str
+    missing: tuple[str, ...]
+
+
+@dataclass
+class MatrixRow:
+    user: User
+    region: str
+    cells: list[Cell]
+    completed: int
+    required: int
+    near: list[NearCertificate]
+
+
+@dataclass
+class LearnerMatrix:
+    courses: list[Course]
+    regions: list[Region]
+    course: Course | None
+    modules: list[Module]
+    rows: list[MatrixRow]
+    total: int
+    page: int
+    pages: int
+    page_size: int = PAGE_SIZE
+
+
+SORTS = {"name": "Name (A–Z)", "fortschritt": "Fortschritt (meiste Module zuerst)",
+         "zertifikat": "1 Schritt vor dem Zertifikat zuerst"}
+
+
+def _name_or_email_matches(search: str):
+    term = " ".join(search.split())
+    # lower() on both sides for PostgreSQL; the unchanged term too, because SQLite's lower()
+    # leaves „Ö“ and friends alone.
+    return or_(func.lower(User.name).contains(term.lower(), autoescape=True),
+               User.name.contains(term, autoescape=True),
+               User.email.contains(term.lower(), autoescape=True))
+
+
+def _near_certificate_clause():
+    """SQL: this learner's last evaluation says one condition is missing for a certificate they lack."""
+    held = exists().where(Certificate.user_id == Eligibility.user_id,
+                          Certificate.definition_id == Eligibility.definition_id,
+                          Certificate.current_marker.is_(True))
+    return and_(Eligibility.is_met.is_(False), Eligibility.missing_count == 1, ~held,
+                Eligibility.definition_id.in_(select(CertificateDefinition.id).where(CertificateDefinition.is_active)))
+
+
+def learner_matrix(course_id: str | None = None, *, region_id: str = "", search: str = "",
+                   one_step_only: bool = False, sort: str = "name", page: int = 1) -> LearnerMatrix:
+    """One page of a course's learners × modules, in a fixed number of queries (seven).
+
+    „One step from a certificate“ reads the Eligibility table, which holds each learner's last
+    evaluated standing, so no rules are run here.
+    """
+    courses = list(db.session.scalars(select(Course).order_by(Course.position)))
+    regions = list(db.session.scalars(select(Region).order_by(Region.position, Region.name)))
+    course = next((c for c in courses if c.id == course_id), courses[0] if courses else None)
+    if course is None:
+        return LearnerMatrix(courses, regions, None, [], [], 0, 1, 1)
+    modules = list(db.session.scalars(select(Module).where(Module.course_id == course.id, Module.is_retired.is_(False))
+                                      .order_by(Module.position)))
+    near = exists().where(Eligibility.user_id == User.id, _near_certificate_clause())
+    query = (select(User).join(Enrollment, Enrollment.user_id == User.id)
+             .where(Enrollment.course_id == course.id, User.role == "learner"))
+    if region_id == "-":
+        query = query.where(User.region_id.is_(None))
+    elif region_id:
+        query = query.where(User.region_id == region_id)
+    if search.strip():
+        query = query.where(_name_or_email_matches(search))
+    if one_step_only:
+        query = query.where(near)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    if sort == "fortschritt":
+        done = (select(func.count()).select_from(ModuleProgress)
+                .where(ModuleProgress.user_id == User.id, ModuleProgress.completed_at.is_not(None),
+                       ModuleProgress.module_id.in_([m.id for m in modules])).scalar_subquery())
+        query = query.order_by(done.desc(), User.name, User.id)
+    elif sort == "zertifikat":
+        query = query.order_by(case((near, 0), else_=1), User.name, User.id)
+    else:
+        query = query.order_by(User.name, User.id)
+    users = list(db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    ids = [u.id for u in users]
+    progress: dict[tuple[int, str], ModuleProgress] = {}
+    nearby: dict[int, list[NearCertificate]] = {}
+    if ids:
+        progress = {(p.user_id, p.module_id): p for p in db.session.scalars(select(ModuleProgress).where(
+            ModuleProgress.user_id.in_(ids), ModuleProgress.module_id.in_([m.id for m in modules])))}
+        for row, title in db.session.execute(
+                select(Eligibility, CertificateDefinition.title)
+                .join(CertificateDefinition, CertificateDefinition.id == Eligibility.definition_id)
+                .where(Eligibility.user_id.in_(ids), _near_certificate_clause())
+                .order_by(CertificateDefinition.position)):
+            nearby.setdefault(row.user_id, []).append(NearCertificate(title, tuple(row.missing or ())))
+    region_names = {r.id: r.name for r in regions}
+    required = [m.id for m in modules if m.is_required]
+    rows = []
+    for user in users:
+        cells = [Cell(progress.get((user.id, m.id))) for m in modules]
+        completed = sum(1 for m, c in zip(modules, cells) if c.is_complete and m.id in required)
+        rows.append(MatrixRow(user, region_names.get(user.region_id, "–"), cells, completed, len(required),
+                              nearby.get(user.id, [])))
+    return LearnerMatrix(courses, regions, course, modules, rows, total, page, pages)
+
+
+# --- choices for the scheduling form -------------------------------------------------------------------
+
+def target_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(course title, [(value, label), …]) for the form: the whole course, then its workshop modules."""
+    courses = list(db.session.scalars(select(Course).order_by(Course.position)))
+    modules = list(db.session.scalars(select(Module).where(Module.has_workshop, Module.is_retired.is_(False))
+                                      .order_by(Module.course_id, Module.position)))
+    groups = []
+    for course in courses:
+        options = [(f"course:{course.id}", f"Ganzer Kurs: {course.short_title or course.title}")]
+        options += [(f"module:{m.id}", f"Modul {m.position}: {m.workshop_title or m.title}")
+                    for m in modules if m.course_id == course.id]
+        groups.append((course.title, options))
+    return groups
