@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, Flask, g, jsonify, request, url_for
+from flask import Blueprint, Flask, jsonify, request, url_for
 
 from namalms.extensions import csrf, db
 from namalms.models import STATUS_LABELS
@@ -60,7 +60,6 @@ def require_token():
         return _unauthorized("Invalid or revoked API token.", invalid=True)
     if token_service.touch(token):
         db.session.commit()
-    g.api_token_id = token.id
     return None
 
 

@@ -21,20 +21,21 @@ class ModuleRow:
     completion: ModuleCompletion
 
     @property
+    def is_started(self) -> bool:
+        """Anything recorded counts: opened, marked done, a quiz attempt or workshop attendance."""
+        p = self.progress
+        return p is not None and any(
+            value is not None for value in (p.first_viewed_at, p.done_at, p.best_quiz_score, p.workshop_attended_at))
+
+    @property
     def status_label(self) -> str:
-        if self.completion.is_complete:
-            return "Abgeschlossen"
-        if self.progress is None or self.progress.first_viewed_at is None:
-            return "Noch nicht begonnen"
-        return "In Bearbeitung"
+        return {"complete": "Abgeschlossen", "new": "Noch nicht begonnen", "started": "In Bearbeitung"}[self.status_key]
 
     @property
     def status_key(self) -> str:
         if self.completion.is_complete:
             return "complete"
-        if self.progress is None or self.progress.first_viewed_at is None:
-            return "new"
-        return "started"
+        return "started" if self.is_started else "new"
 
 
 @dataclass

@@ -5,9 +5,9 @@ One query builder serves the web page (/office/), its CSV/XLSX export and the AP
 filters. Every page costs a fixed number of statements however many rows it shows: the
 learners of a page are fetched in one statement, then their enrolments, completed required
 modules, certificates and open eligibilities in one statement each (``IN`` over the page's
-ids). The export walks the same query in keyset batches (``WHERE (sort key, id) > last``), so
-100,000 learners stream through in constant memory and no transaction stays open while the
-client reads.
+ids). The export sorts the same filtered query once, as ids only, and reads the learners in
+batches of ids, so 100,000 learners stream through in small, flat memory and no transaction
+stays open while the client reads.
 
 Status definitions (one learner can have several):
 - zertifiziert: holds at least one valid certificate;
@@ -19,6 +19,7 @@ Status definitions (one learner can have several):
 """
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -37,7 +38,7 @@ from namalms.models.base import UTCDateTime, utcnow
 
 PAGE_SIZE = 50
 MAX_PER_PAGE = 500
-EXPORT_BATCH = 2000  # learners per keyset batch of the export: few statements, bounded memory
+EXPORT_BATCH = 2000  # learners per batch of the export: few statements, bounded memory
 INACTIVE_AFTER = timedelta(days=90)
 LOCAL_ZONE = ZoneInfo("Europe/Berlin")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)  # sorts "never" before every real date
@@ -78,8 +79,10 @@ def _read(statement):
     return db.session.connection().execute(statement)
 
 
-def _lower(expression):
-    if db.session.get_bind().dialect.name == "sqlite":
+def _lower(expression, needle: str = ""):
+    """lower() that folds every letter; SQLite's own (fast, ASCII only) serves ASCII needles,
+    because an ASCII needle can only match where the folded letters are ASCII too."""
+    if db.session.get_bind().dialect.name == "sqlite" and not needle.isascii():
         return func.namalms_lower(expression)
     return func.lower(expression)
 
@@ -295,7 +298,7 @@ def conditions(filters: StatusFilters, now: datetime) -> list:
     if filters.q:
         needle = filters.q.lower()
         numbers = select(Certificate.user_id).where(Certificate.number.contains(filters.q.upper(), autoescape=True))
-        where.append(or_(_lower(User.name).contains(needle, autoescape=True),
+        where.append(or_(_lower(User.name, needle).contains(needle, autoescape=True),
                          User.email.contains(needle, autoescape=True),
                          User.id.in_(numbers)))
     if filters.region:
@@ -327,9 +330,11 @@ def conditions(filters: StatusFilters, now: datetime) -> list:
 
 
 def _sort_keys(filters: StatusFilters) -> list[tuple[object, bool]]:
-    """(expression, descending) pairs ending in the user id, so the order is total (for keyset paging).
+    """(expression, descending) pairs ending in the user id, so the order is total: pages and
+    exports never disagree about who comes next.
 
-    Every expression is NOT NULL (coalesce), because keyset comparisons with NULL answer nothing.
+    Every expression is NOT NULL (coalesce), so "never" sorts before every date on SQLite and
+    PostgreSQL alike (they put NULLs at opposite ends).
     """
     descending = filters.order == "desc"
     name = func.lower(User.name)
@@ -347,28 +352,23 @@ def _sort_keys(filters: StatusFilters) -> list[tuple[object, bool]]:
     return [(primary, descending), (name, False), (User.id, False)]
 
 
-def _rows_statement(filters: StatusFilters, now: datetime, keys: list[tuple[object, bool]]):
-    ordering = [expression.desc() if is_desc else expression.asc() for expression, is_desc in keys]
+def _learner_columns():
+    """The columns of a row, outer-joined to region and district names.
+
+    The first ten columns are LearnerStatus's first ten fields, in order.
+    """
     return (
-        # The first ten columns are LearnerStatus's first ten fields, in order.
         select(User.id, User.name, User.email, User.municipality, User.district_id, District.name,
-               User.region_id, Region.name, User.last_activity_at, User.is_active_account,
-               *[expression.label(f"sort_{index}") for index, (expression, _) in enumerate(keys)])
+               User.region_id, Region.name, User.last_activity_at, User.is_active_account)
         .outerjoin(Region, Region.id == User.region_id)
         .outerjoin(District, District.id == User.district_id)
-        .where(*conditions(filters, now))
-        .order_by(*ordering)
     )
 
 
-def _after(keys: list[tuple[object, bool]], values: list) -> object:
-    """Keyset condition: rows strictly after `values` in the order given by `keys`."""
-    alternatives = []
-    for index, (expression, is_desc) in enumerate(keys):
-        beyond = expression < values[index] if is_desc else expression > values[index]
-        same_before = [keys[j][0] == values[j] for j in range(index)]
-        alternatives.append(and_(*same_before, beyond))
-    return or_(*alternatives)
+def _ordered(statement, filters: StatusFilters, now: datetime):
+    """`statement` restricted to the filtered learners, in the order the office chose (total order)."""
+    ordering = [expression.desc() if is_desc else expression.asc() for expression, is_desc in _sort_keys(filters)]
+    return statement.where(*conditions(filters, now)).order_by(*ordering)
 
 
 # --- rows ---------------------------------------------------------------------------------------------
@@ -553,7 +553,7 @@ def status_page(filters: StatusFilters, *, page: int = 1, per_page: int = PAGE_S
     catalog = load_catalog()
     errors = {**(errors or {}), **catalog.unknown(filters)}
     total = db.session.scalar(select(func.count()).select_from(User).where(*conditions(filters, now))) or 0
-    statement = _rows_statement(filters, now, _sort_keys(filters))
+    statement = _ordered(_learner_columns(), filters, now)
     rows = _read(statement.limit(per_page).offset((page - 1) * per_page)).all()
     return StatusPage(filters, catalog, _learners(rows, catalog, now), total, page, per_page, errors)
 
@@ -575,27 +575,29 @@ def page_window(page: int, pages: int, radius: int = 2) -> list[int | None]:
 
 def iter_learners(filters: StatusFilters, *, catalog: Catalog | None = None, now: datetime | None = None,
                   batch_size: int | None = None) -> Iterator[LearnerStatus]:
-    """Every learner of the filtered list in page order, fetched in keyset batches.
+    """Every learner of the filtered list, in page order, read in batches.
 
-    Only reads. Each batch ends the session's (read-only) transaction before its rows are
-    handed out, so a slow client never holds a database lock or an old snapshot open.
+    The filtered list is sorted once, as ids only (8 bytes a learner: under 1 MB for 100,000);
+    then each batch of ids is read with its details, in the same fixed number of statements
+    as a page. Sorting once keeps a large export linear (re-sorting the list for every keyset
+    batch made 100,000 learners 20 times slower than 10,000). Only reads: each batch ends the
+    session's transaction before its rows are handed out, so a slow client never holds a
+    database lock (SQLite) or an old snapshot (PostgreSQL) open.
     """
     now = now or utcnow()
     catalog = catalog or load_catalog()
     batch_size = batch_size or EXPORT_BATCH
-    keys = _sort_keys(filters)
-    statement = _rows_statement(filters, now, keys)
-    last: list | None = None
-    while True:
-        batch = statement if last is None else statement.where(_after(keys, last))
-        rows = _read(batch.limit(batch_size)).all()
+    ids = array("q", _read(_ordered(select(User.id).outerjoin(Region, Region.id == User.region_id),
+                                    filters, now)).scalars())
+    db.session.rollback()
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start:start + batch_size]
+        position = {user_id: index for index, user_id in enumerate(chunk)}
+        rows = sorted(_read(_learner_columns().where(User.id.in_(chunk.tolist()))),
+                      key=lambda row: position[row[0]])
         learners = _learners(rows, catalog, now)
-        if rows:
-            last = [getattr(rows[-1], f"sort_{index}") for index in range(len(keys))]
         db.session.rollback()
         yield from learners
-        if len(rows) < batch_size:
-            return
 
 
 def export_header(catalog: Catalog) -> list[str]:

@@ -40,8 +40,8 @@ def _month_bucket(column, months: list[tuple[int, int]]):
     year, month = months[-1]
     after_last = (year + 1, 1) if month == 12 else (year, month + 1)
     bounds = [berlin_month_start(*m) for m in months] + [berlin_month_start(*after_last)]
-    # Keys are built from integers here, never from input, so writing them as SQL literals is safe;
-    # literals (not bind parameters) keep the expression identical wherever it is repeated.
+    # The month keys are SQL literals built from integers, never from input. Callers group by the
+    # column's label: PostgreSQL would not take two copies of a CASE with bind parameters for one.
     bucket = case(*((column < bounds[i + 1], literal_column(f"'{y:04d}-{m:02d}'"))
                     for i, (y, m) in enumerate(months)))
     return bucket, bounds[0], bounds[-1]

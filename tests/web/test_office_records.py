@@ -1,13 +1,9 @@
 """The programme office's learner record and its certificate actions."""
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import func, select
 
-from namalms.demo import complete_module
 from namalms.extensions import db
 from namalms.models import AuditEvent, Certificate, Course, ProgressEvent, User
-from namalms.models.base import utcnow
 from namalms.ratelimit import reset as reset_rate_limits
 from namalms.services import certificates as service
 from namalms.services import progress

@@ -3,12 +3,11 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
 
 from namalms.demo import complete_module
 from namalms.domain.charts import month_label
 from namalms.extensions import db
-from namalms.models import Certificate, Course, Module
+from namalms.models import Course
 from namalms.models.base import utcnow
 from namalms.services import certificates as certificate_service
 from namalms.services import progress
