@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app namalms
 PORT ?= 5000
 HOST ?= 127.0.0.1
+# Printed into certificates (QR code, verification link); set it to the public address in production.
+export NAMALMS_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test check bench clean-venv
 
