@@ -27,6 +27,11 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Benchmarks print `name: value unit` lines; they are not tests. BENCH_ARGS="--postgresql URL" for PostgreSQL.
+bench: $(VENV)/.installed
+	$(PY) -m tests.bench.bench_pages
+	$(PY) -m tests.bench.bench_office $(BENCH_ARGS)
+
 check: $(VENV)/.installed
 	$(FLASK) content check
 

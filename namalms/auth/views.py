@@ -71,7 +71,7 @@ def start_session(user: User, remember: bool):
 
 def home_for(user: User) -> str:
     if user.role == "admin":
-        return url_for("office.users")
+        return url_for("office.index")
     if user.role == "trainer":
         return url_for("trainer.index")
     return url_for("learner.dashboard")

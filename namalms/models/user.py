@@ -23,9 +23,9 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default="learner")
-    district_id: Mapped[str | None] = mapped_column(ForeignKey("district.id"))
+    district_id: Mapped[str | None] = mapped_column(ForeignKey("district.id"), index=True)
     municipality: Mapped[str] = mapped_column(String(200), default="")
-    region_id: Mapped[str | None] = mapped_column(ForeignKey("region.id"))
+    region_id: Mapped[str | None] = mapped_column(ForeignKey("region.id"), index=True)
     is_active_account: Mapped[bool] = mapped_column(default=True)
     # Part of the login cookie: raising it ends every session of this user (deactivation,
     # password change).

@@ -6,7 +6,8 @@ from tests.conftest import PASSWORD
 PUBLIC = ["/", "/courses/grundlagenkurs", "/login", "/register", "/healthz"]
 LOGGED_IN = ["/dashboard", "/modules/gk-agenda-2030"]
 TRAINER = ["/trainer/"]
-ADMIN = ["/office/users"]
+ADMIN = ["/office/", "/office/users", "/office/statistics", "/office/audit", "/office/tokens"]
+TRAINER += ["/trainer/content", "/trainer/workshops", "/trainer/learners"]
 POSTS_LEARNER = ["/courses/grundlagenkurs/enrol", "/modules/gk-agenda-2030/done", "/modules/gk-agenda-2030/quiz"]
 
 # role -> expected status per group (anonymous users are redirected to the login page)
