@@ -1,7 +1,7 @@
 """Public certificate verification: anyone can check a code, no login needed."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, jsonify, redirect, render_template, request, url_for
 
 from namalms.certificates.document import format_german_date
 from namalms.models import REVOCATION_CATEGORIES

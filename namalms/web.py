@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, abort, g, request
+from flask import Flask, abort
 from flask_login import current_user, login_required
 
 from namalms.models import ROLES

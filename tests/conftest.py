@@ -7,6 +7,7 @@ is synced once per backend; each test then starts from empty user data.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -104,8 +105,11 @@ def clear_user_data(app) -> None:
 
 @pytest.fixture
 def app(migrated_app):
+    from namalms import ratelimit
+
     migrated_app.config.update(WTF_CSRF_ENABLED=False)
     with migrated_app.app_context():
+        ratelimit.reset()  # every test starts with fresh rate limits
         yield migrated_app
     clear_user_data(migrated_app)
 
@@ -181,3 +185,30 @@ def learner(make_user, auth):
     user = make_user("learner")
     auth.login(user.email)
     return user
+
+
+@pytest.fixture
+def admin(make_user, auth):
+    """A logged-in programme-office admin."""
+    user = make_user("admin", name="Paula Programmbüro")
+    auth.login(user.email)
+    return user
+
+
+@contextmanager
+def counted_statements():
+    """Collect the SQL statements run inside the block (for constant-query-count tests)."""
+    from sqlalchemy import event
+
+    from namalms.extensions import db
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)

@@ -157,7 +157,7 @@ def submit_quiz(module_id: str):
         flash("Bitte beantworten Sie mindestens eine Frage, bevor Sie den Selbstcheck auswerten.", "error")
         return redirect(url_for("learner.module", module_id=module.id, _anchor="selbstcheck"))
     try:
-        result = progress_service.submit_quiz(current_user, module, answers)
+        progress_service.submit_quiz(current_user, module, answers)
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "error")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from namalms.certificates import signing
-from namalms.domain.rules import Catalog, CourseInfo, Facts, Verdict, evaluate, rule_hash
+from namalms.domain.rules import Catalog, CourseInfo, Facts, Verdict, evaluate
 from namalms.extensions import db
 from namalms.models import (
     REVOCATION_CATEGORIES, AuditEvent, Certificate, CertificateDefinition, ContentRevision, Course, Eligibility,

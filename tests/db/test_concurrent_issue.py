@@ -23,7 +23,7 @@ def run_concurrently(target, count=ATTEMPTS):
         try:
             barrier.wait(timeout=30)
             target(index)
-        except Exception as error:  # collected and asserted below
+        except Exception:  # collected and asserted below
             errors.append(traceback.format_exc())
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]

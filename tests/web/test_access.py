@@ -1,7 +1,7 @@
 """Every view for every role: who may see what."""
 import pytest
 
-from tests.conftest import PASSWORD
+
 
 PUBLIC = ["/", "/courses/grundlagenkurs", "/login", "/register", "/healthz"]
 LOGGED_IN = ["/dashboard", "/modules/gk-agenda-2030"]

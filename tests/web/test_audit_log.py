@@ -13,11 +13,6 @@ from namalms.services.audit import record_audit
 UTC = timezone.utc
 
 
-@pytest.fixture
-def admin(make_user, auth):
-    user = make_user("admin", name="Paula Programmbüro")
-    auth.login(user.email)
-    return user
 
 
 def entry(action, at, **kwargs):

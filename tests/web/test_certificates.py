@@ -1,13 +1,11 @@
 """Certificates from a learner's and a verifier's point of view."""
 import json
 
-import pytest
 from sqlalchemy import select
 
 from namalms.demo import complete_module
 from namalms.extensions import db
 from namalms.models import AuditEvent, Certificate, CertificateDefinition, Course, User
-from namalms.ratelimit import reset as reset_rate_limits
 from namalms.services import certificates as service
 from namalms.services import progress
 
@@ -28,11 +26,6 @@ def certificates_of(user):
     return db.session.scalars(select(Certificate).where(Certificate.user_id == user.id)).all()
 
 
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(app):
-    reset_rate_limits()
-    yield
-    reset_rate_limits()
 
 
 def test_completing_the_grundlagenkurs_in_the_browser_issues_the_certificate(client, learner):

@@ -1,10 +1,10 @@
 """Query counts of the status list are constant: 40 learners cost as many statements as 5."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
+
+from tests.conftest import counted_statements as counted
 
 from namalms.extensions import db
 from namalms.services import tokens as token_service
@@ -34,18 +34,6 @@ def seed(count: int, offset: int = 0) -> None:
                          ("zertifikat-grundlagenkurs", [] if n % 2 else ["x", "y"])))
 
 
-@contextmanager
-def counted():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def statements_for(client, url: str, headers: dict | None = None) -> list[str]:

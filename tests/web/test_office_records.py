@@ -4,25 +4,14 @@ from sqlalchemy import func, select
 
 from namalms.extensions import db
 from namalms.models import AuditEvent, Certificate, Course, ProgressEvent, User
-from namalms.ratelimit import reset as reset_rate_limits
 from namalms.services import certificates as service
 from namalms.services import progress
 
 REASON_MISSING = "Bitte geben Sie eine Begründung an"
 
 
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(app):
-    reset_rate_limits()
-    yield
-    reset_rate_limits()
 
 
-@pytest.fixture
-def admin(make_user, auth):
-    user = make_user("admin", name="Paula Programmbüro")
-    auth.login(user.email)
-    return user
 
 
 def modules_of(course_id):

@@ -67,11 +67,6 @@ def seed_learner(name: str, *, email: str | None = None, district_id: str = "kre
     return user
 
 
-@pytest.fixture
-def admin(make_user, auth):
-    user = make_user("admin", name="Paula Programmbüro")
-    auth.login(user.email)
-    return user
 
 
 def names_on(page_html: str) -> list[str]:

@@ -6,22 +6,11 @@ from sqlalchemy import select
 
 from namalms.extensions import db
 from namalms.models import AuditEvent, User
-from namalms.ratelimit import reset as reset_rate_limits
 from tests.conftest import PASSWORD, AuthActions
 
 
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(app):
-    reset_rate_limits()
-    yield
-    reset_rate_limits()
 
 
-@pytest.fixture
-def admin(make_user, auth):
-    user = make_user("admin", name="Paula Programmbüro")
-    auth.login(user.email)
-    return user
 
 
 def audit_entries(action):

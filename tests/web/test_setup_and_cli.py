@@ -4,7 +4,6 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
-from namalms import create_app
 from namalms.extensions import db
 from namalms.models import ContentRevision, User
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+
+from tests.conftest import counted_statements
 
 from namalms.extensions import db
 from namalms.models import Course, District, Eligibility, ModuleProgress, User
@@ -153,18 +153,6 @@ def test_fifty_learners_per_page(client, trainer):
     assert names_in(page(client, seite=99)) == names_in(second)  # past the end: the last page
 
 
-@contextmanager
-def counted_statements():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def populate(count: int, start: int) -> None:
