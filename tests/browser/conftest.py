@@ -63,8 +63,10 @@ class ModuleFacts:
     questions: tuple[QuizQuestionFacts, ...]
 
 
-def build_app(database_url: str) -> Flask:
-    """An app on a fresh database built by the migrations and filled with the shipped content."""
+def build_app(database_url: str, content_dir: str | None = None) -> Flask:
+    """An app on a fresh database built by the migrations and filled with the shipped content.
+
+    `content_dir` is where trainers' publishing writes back (a copy, never the repository)."""
     from flask_migrate import upgrade
 
     from namalms import create_app
@@ -73,7 +75,8 @@ def build_app(database_url: str) -> Flask:
     from namalms.services.content_sync import sync_tree
 
     # No SERVER_NAME: the browser talks to 127.0.0.1:<port>, and URLs must follow that host.
-    app = create_app(app_config(database_url, WTF_CSRF_ENABLED=True, TESTING=True, SERVER_NAME=None))
+    app = create_app(app_config(database_url, WTF_CSRF_ENABLED=True, TESTING=True, SERVER_NAME=None,
+                                CONTENT_DIR=content_dir or str(CONTENT_DIR)))
     with app.app_context():
         upgrade()
         result = load_tree(CONTENT_DIR)
@@ -90,8 +93,12 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
 
     from namalms.extensions import db
 
+    import shutil
+
     database = tmp_path_factory.mktemp("browser-db") / "namalms-browser.sqlite3"
-    app = build_app(f"sqlite:///{database}")
+    content_copy = tmp_path_factory.mktemp("browser-content") / "content"
+    shutil.copytree(CONTENT_DIR, content_copy)
+    app = build_app(f"sqlite:///{database}", str(content_copy))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="namalms-live-server", daemon=True)
     thread.start()
