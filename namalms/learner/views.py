@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from namalms.content.model import Quiz
 from namalms.domain.quiz import grade_quiz
@@ -24,7 +25,9 @@ def get_course(course_id: str) -> Course:
 
 
 def get_module(module_id: str) -> Module:
-    module = db.session.get(Module, module_id)
+    """The module with its current revision, course and sibling modules loaded in two queries."""
+    module = db.session.get(Module, module_id, options=[
+        joinedload(Module.current_revision), joinedload(Module.course).selectinload(Course.modules)])
     if module is None or module.current_revision is None:
         abort(404)
     return module
