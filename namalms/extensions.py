@@ -1,6 +1,10 @@
 """Flask extensions, created unbound and wired in `create_app`."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import wraps
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -38,14 +42,50 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
     cursor.close()
 
 
+# Whether transactions opened now may write. Read-only views switch it off (see read_only).
+_may_write: ContextVar[bool] = ContextVar("namalms_sqlite_may_write", default=True)
+
+
 @event.listens_for(Engine, "begin")
 def _begin_sqlite_immediately(connection) -> None:
-    """SQLite: take the write lock when a transaction starts.
+    """SQLite: take the write lock when a transaction starts, unless the view only reads.
 
     A deferred transaction that reads and then writes fails at once ("database is locked")
     when another connection wrote in between; an immediate one waits its turn (busy_timeout).
     Requests are short, so serialising writers costs little and concurrent requests
-    (double submits, simultaneous certificate issue) never see an error.
+    (double submits, simultaneous certificate issue) never see an error. Pages that only read
+    (catalogue, module pages, /healthz, verification) begin deferred, so they run side by side.
     """
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _may_write.get() else "BEGIN")
+
+
+def read_only(view):
+    """Mark a view as reading only: on SQLite its transaction does not take the write lock.
+
+    A read-only view that needs a small write does it inside `write_transaction()`.
+    """
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        token = _may_write.set(False)
+        try:
+            return view(*args, **kwargs)
+        finally:
+            _may_write.reset(token)
+
+    return wrapped
+
+
+@contextmanager
+def write_transaction():
+    """Inside a read-only view: end the read, write in an immediate transaction, commit."""
+    db.session.commit()
+    token = _may_write.set(True)
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        _may_write.reset(token)

@@ -4,13 +4,14 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, abort, jsonify
 from sqlalchemy import text
 
-from namalms.extensions import db
+from namalms.extensions import db, read_only
 from namalms.models import Asset
 
 bp = Blueprint("public", __name__)
 
 
 @bp.route("/healthz")
+@read_only
 def healthz():
     """200 when the database answers, 503 otherwise (for load balancers and monitoring)."""
     try:
@@ -22,6 +23,7 @@ def healthz():
 
 
 @bp.route("/assets/<sha>.<ext>")
+@read_only
 def asset(sha: str, ext: str):
     """Content images, addressed by hash: immutable, so browsers may cache them for a year."""
     if len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha):

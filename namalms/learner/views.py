@@ -9,9 +9,9 @@ from sqlalchemy.orm import joinedload
 from namalms.content.model import Quiz
 from namalms.domain.quiz import grade_quiz
 from namalms.domain.sdgs import SDG_NAMES
-from namalms.extensions import db
+from namalms.extensions import db, read_only, write_transaction
 from namalms.learner.overview import active_modules, all_courses, completion_of, course_view, dashboard_views
-from namalms.models import Course, Module, ProgressEvent
+from namalms.models import Course, Module, ModuleProgress, ProgressEvent
 from namalms.services import ServiceError
 from namalms.services import certificates as certificate_service
 from namalms.services import progress as progress_service
@@ -34,6 +34,7 @@ def get_module(module_id: str) -> Module:
 
 
 @bp.route("/")
+@read_only
 def catalogue():
     views = [course_view(c, current_user if current_user.is_authenticated else None) for c in all_courses()]
     return render_template("learner/catalogue.html", views=views)
@@ -51,6 +52,7 @@ def entry_lock(course_id: str):
 
 
 @bp.route("/courses/<course_id>")
+@read_only
 def course(course_id: str):
     view = course_view(get_course(course_id), current_user if current_user.is_authenticated else None)
     return render_template("learner/course.html", view=view, lock=entry_lock(course_id))
@@ -86,6 +88,7 @@ def _quiz_feedback(module: Module):
 
 
 @bp.route("/modules/<module_id>")
+@read_only  # outside login_required: loading the user must not take the write lock either
 @login_required
 def module(module_id: str):
     module = get_module(module_id)
@@ -101,9 +104,11 @@ def module(module_id: str):
         return redirect(url_for("learner.course", course_id=module.course_id))
     progress = None
     if is_learner:
-        progress, changed = progress_service.record_visit(current_user, module)
-        if changed:
-            db.session.commit()
+        progress = db.session.scalar(select(ModuleProgress).filter_by(user_id=current_user.id, module_id=module.id))
+        if progress_service.visit_is_due(progress):
+            with write_transaction():
+                progress, _ = progress_service.record_visit(current_user, module)
+            module = get_module(module_id)
     revision = module.current_revision
     quiz = Quiz.from_dict(revision.meta["quiz"]) if revision.meta.get("quiz") else None
     siblings = active_modules(module.course)
@@ -175,6 +180,7 @@ def submit_quiz(module_id: str):
 
 
 @bp.route("/dashboard")
+@read_only
 @login_required
 def dashboard():
     views = dashboard_views(current_user)

@@ -97,6 +97,13 @@ def _require_enrolment(user: User, module: Module) -> None:
 VISIT_RESOLUTION = timedelta(minutes=5)
 
 
+def visit_is_due(progress: ModuleProgress | None, at: datetime | None = None) -> bool:
+    """Whether opening the module now should be written down (see VISIT_RESOLUTION)."""
+    at = at or utcnow()
+    return progress is None or progress.last_viewed_at is None \
+        or not timedelta(0) <= at - progress.last_viewed_at < VISIT_RESOLUTION
+
+
 def record_visit(user: User, module: Module, *, at: datetime | None = None) -> tuple[ModuleProgress, bool]:
     """Remember that the learner opened the module (for "weiter, wo ich war").
 
@@ -104,8 +111,7 @@ def record_visit(user: User, module: Module, *, at: datetime | None = None) -> t
     """
     at = at or utcnow()
     progress = db.session.scalar(select(ModuleProgress).filter_by(user_id=user.id, module_id=module.id))
-    if progress is not None and progress.last_viewed_at is not None \
-            and timedelta(0) <= at - progress.last_viewed_at < VISIT_RESOLUTION:
+    if not visit_is_due(progress, at):
         return progress, False
     progress = progress or progress_for(user, module)
     if progress.first_viewed_at is None:
