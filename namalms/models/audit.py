@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text, event
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from namalms.extensions import db
-from namalms.models.base import UTCDateTime, utcnow
+from namalms.models.base import AppendOnly, UTCDateTime, utcnow
 
 
-class AuditEvent(db.Model):
+class AuditEvent(AppendOnly, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     actor_label: Mapped[str] = mapped_column(String(200), default="")  # "System", "CLI", a name
@@ -22,9 +22,3 @@ class AuditEvent(db.Model):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
-
-@event.listens_for(Session, "before_flush")
-def _keep_audit_append_only(session, flush_context, instances) -> None:
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
-            raise ValueError("audit events are append-only")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, event
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 
@@ -31,3 +32,15 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+class AppendOnly:
+    """Mixin for logs whose rows are written once and never changed or deleted."""
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_logs_append_only(session, flush_context, instances) -> None:
+    """Refuse to change or delete a row of an append-only log: the log must explain every state."""
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AppendOnly) and (obj in session.deleted or session.is_modified(obj)):
+            raise ValueError(f"{obj.__tablename__} rows are append-only")

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, event
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from namalms.extensions import db
-from namalms.models.base import UTCDateTime, utcnow
+from namalms.models.base import AppendOnly, UTCDateTime, utcnow
 
 
 class Enrollment(db.Model):
@@ -43,7 +43,7 @@ class ModuleProgress(db.Model):
     module = relationship("Module")
 
 
-class ProgressEvent(db.Model):
+class ProgressEvent(AppendOnly, db.Model):
     """Something a learner did or that happened to their progress. Never updated or deleted."""
 
     __table_args__ = (Index("ix_progress_event_user_created", "user_id", "created_at"),)
@@ -56,10 +56,3 @@ class ProgressEvent(db.Model):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-
-@event.listens_for(Session, "before_flush")
-def _keep_events_append_only(session, flush_context, instances) -> None:
-    """Refuse to change or delete a recorded progress event: the log must explain every state."""
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, ProgressEvent) and (obj in session.deleted or session.is_modified(obj)):
-            raise ValueError("progress events are append-only")
