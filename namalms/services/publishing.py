@@ -297,11 +297,12 @@ def _key_range(lines: list[str], start: int, starts: list[int]) -> tuple[int, in
 
 @dataclass
 class Affected:
-    """Learners with progress in a module: any progress, passed self-check, completed."""
+    """Learners with progress in a module: any progress, opened it, passed self-check, completed."""
 
     started: int = 0
     quiz_passed: int = 0
     completed: int = 0
+    opened: int = 0
 
 
 def affected_learners(module_ids: list[str]) -> dict[str, Affected]:
@@ -310,9 +311,9 @@ def affected_learners(module_ids: list[str]) -> dict[str, Affected]:
         return {}
     rows = db.session.execute(
         select(ModuleProgress.module_id, func.count(), func.count(ModuleProgress.quiz_passed_at),
-               func.count(ModuleProgress.completed_at))
+               func.count(ModuleProgress.completed_at), func.count(ModuleProgress.first_viewed_at))
         .where(ModuleProgress.module_id.in_(module_ids)).group_by(ModuleProgress.module_id))
-    counts = {module_id: Affected(started, passed, completed) for module_id, started, passed, completed in rows}
+    counts = {module_id: Affected(*numbers) for module_id, *numbers in rows}
     return {module_id: counts.get(module_id, Affected()) for module_id in module_ids}
 
 

@@ -5,25 +5,15 @@ from flask import render_template
 from sqlalchemy import func, select
 
 from namalms.extensions import db
-from namalms.models import ContentRevision, Course, Enrollment, ModuleProgress
-from namalms.web import role_required
-
+from namalms.models import Enrollment
+from namalms.services.publishing import content_overview
 from namalms.trainer.blueprint import bp
+from namalms.web import role_required
 
 
 @bp.route("/")
 @role_required("trainer", "admin")
 def index():
-    courses = list(db.session.scalars(select(Course).order_by(Course.position)))
-    revisions = {r.id: r for r in db.session.scalars(
-        select(ContentRevision).where(ContentRevision.kind == "module"))}
     enrolled = dict(db.session.execute(
         select(Enrollment.course_id, func.count()).group_by(Enrollment.course_id)).all())
-    completed = dict(db.session.execute(
-        select(ModuleProgress.module_id, func.count()).where(ModuleProgress.completed_at.is_not(None))
-        .group_by(ModuleProgress.module_id)).all())
-    started = dict(db.session.execute(
-        select(ModuleProgress.module_id, func.count()).where(ModuleProgress.first_viewed_at.is_not(None))
-        .group_by(ModuleProgress.module_id)).all())
-    return render_template("trainer/index.html", courses=courses, revisions=revisions,
-                           enrolled=enrolled, completed=completed, started=started)
+    return render_template("trainer/index.html", overview=content_overview(), enrolled=enrolled)
