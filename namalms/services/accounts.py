@@ -65,16 +65,27 @@ def _check_new_account(email: str, name: str, password: str, min_length: int) ->
     return email
 
 
+def _district(district_id: str | None) -> District:
+    """The chosen Kreis or kreisfreie Stadt, or a German message for the form field."""
+    district = db.session.get(District, district_id) if district_id else None
+    if district is None:
+        raise ServiceError("Bitte wählen Sie Ihren Kreis bzw. Ihre kreisfreie Stadt aus.", "district_id")
+    return district
+
+
+def _municipality(municipality: str) -> str:
+    if not municipality.strip():
+        raise ServiceError("Bitte geben Sie Ihre Kommune bzw. Institution an.", "municipality")
+    return municipality.strip()
+
+
 def register_learner(
     *, name: str, email: str, password: str, district_id: str, municipality: str, min_length: int = 10
 ) -> User:
     """Create a learner account; the region follows from the chosen Kreis or kreisfreie Stadt."""
     email = _check_new_account(email, name, password, min_length)
-    district = db.session.get(District, district_id) if district_id else None
-    if district is None:
-        raise ServiceError("Bitte wählen Sie Ihren Kreis bzw. Ihre kreisfreie Stadt aus.", "district_id")
-    if not municipality.strip():
-        raise ServiceError("Bitte geben Sie Ihre Kommune bzw. Institution an.", "municipality")
+    district = _district(district_id)
+    municipality = _municipality(municipality)
     user = User(
         email=email,
         name=name.strip(),
@@ -82,7 +93,7 @@ def register_learner(
         role="learner",
         district_id=district.id,
         region_id=district.region_id,
-        municipality=municipality.strip(),
+        municipality=municipality,
     )
     db.session.add(user)
     db.session.flush()
@@ -134,14 +145,11 @@ def update_profile(user: User, *, name: str, district_id: str, municipality: str
 
     if not name.strip():
         raise ServiceError("Bitte geben Sie Ihren Namen an.", "name")
-    district = db.session.get(District, district_id) if district_id else None
-    if district is None:
-        raise ServiceError("Bitte wählen Sie Ihren Kreis bzw. Ihre kreisfreie Stadt aus.", "district_id")
-    if not municipality.strip():
-        raise ServiceError("Bitte geben Sie Ihre Kommune bzw. Institution an.", "municipality")
+    district = _district(district_id)
+    municipality = _municipality(municipality)
     old_region = user.region_id
     changes = {}
-    for field, value in (("name", name.strip()), ("district_id", district.id), ("municipality", municipality.strip())):
+    for field, value in (("name", name.strip()), ("district_id", district.id), ("municipality", municipality)):
         if getattr(user, field) != value:
             changes[field] = {"from": getattr(user, field), "to": value}
             setattr(user, field, value)

@@ -64,6 +64,17 @@ class MonthlyCounts:
         return tuple(row.get(f"{y:04d}-{m:02d}", 0) for y, m in self.months)
 
 
+def _monthly_counts(months, rows) -> MonthlyCounts:
+    """Fold (key, title, month, count) rows into MonthlyCounts; keys without a month keep their name."""
+    names: dict[str, str] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for key, title, month, count in rows:
+        names.setdefault(key, title)
+        if month is not None:
+            counts.setdefault(key, {})[month] = count
+    return MonthlyCounts(months, names, counts)
+
+
 def enrolments_per_month(now: datetime | None = None) -> MonthlyCounts:
     """New enrolments of learners per course and German month, the last twelve months."""
     months = recent_months(now)
@@ -75,13 +86,7 @@ def enrolments_per_month(now: datetime | None = None) -> MonthlyCounts:
                    & (Enrollment.enrolled_at < end) & Enrollment.user_id.in_(_learners()))
         .group_by(Course.id, Course.short_title, Course.position, "month")
         .order_by(Course.position)).all()
-    names: dict[str, str] = {}
-    counts: dict[str, dict[str, int]] = {}
-    for course_id, title, month, count in rows:
-        names.setdefault(course_id, title)
-        if month is not None:
-            counts.setdefault(course_id, {})[month] = count
-    return MonthlyCounts(months, names, counts)
+    return _monthly_counts(months, rows)
 
 
 @dataclass
@@ -136,13 +141,7 @@ def certificates_per_month(now: datetime | None = None) -> MonthlyCounts:
         .where(CertificateDefinition.is_active.is_(True) | Certificate.id.is_not(None))
         .group_by(CertificateDefinition.id, CertificateDefinition.title, CertificateDefinition.position, "month")
         .order_by(CertificateDefinition.position)).all()
-    names: dict[str, str] = {}
-    counts: dict[str, dict[str, int]] = {}
-    for definition_id, title, month, count in rows:
-        names.setdefault(definition_id, title)
-        if month is not None:
-            counts.setdefault(definition_id, {})[month] = count
-    return MonthlyCounts(months, names, counts)
+    return _monthly_counts(months, rows)
 
 
 @dataclass
