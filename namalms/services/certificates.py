@@ -108,8 +108,7 @@ def standings(user: User, *, catalog: Catalog | None = None, facts: Facts | None
     """Every active certificate with its verdict tree and the learner's current certificate."""
     catalog = catalog or load_catalog()
     facts = facts or load_facts(user)
-    current = {c.definition_id: c for c in db.session.scalars(
-        select(Certificate).where(Certificate.user_id == user.id, Certificate.current_marker.is_(True)))}
+    current = {c.definition_id: c for c in standings_certificates(user)}
     return [Standing(d, evaluate(d.rule, facts, catalog), current.get(d.id)) for d in active_definitions()]
 
 
