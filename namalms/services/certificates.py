@@ -32,9 +32,14 @@ SNAPSHOT_VERSION = 1
 
 # --- the catalogue the rules talk about ---------------------------------------------------------
 
-def load_catalog() -> Catalog:
-    """Courses, modules, regions and certificate titles as the rules engine sees them (4 queries)."""
-    modules = list(db.session.scalars(select(Module).order_by(Module.course_id, Module.position)))
+def all_modules() -> list[Module]:
+    return list(db.session.scalars(select(Module).order_by(Module.course_id, Module.position)))
+
+
+def load_catalog(modules: list[Module] | None = None) -> Catalog:
+    """Courses, modules, regions and certificate titles as the rules engine sees them (4 queries;
+    3 when the caller already loaded the modules)."""
+    modules = modules if modules is not None else all_modules()
     courses = {}
     for course in db.session.scalars(select(Course).order_by(Course.position)):
         active = [m for m in modules if m.course_id == course.id and not m.is_retired]
@@ -135,8 +140,9 @@ def evaluate_and_issue(user: User, *, actor_label: str = "System") -> list[Certi
     """
     if user.role != "learner":
         return []
-    catalog = load_catalog()
-    course_of = module_courses()
+    modules = all_modules()
+    catalog = load_catalog(modules)
+    course_of = {m.id: m.course_id for m in modules}
     issued: list[Certificate] = []
     for _ in range(5):
         facts = load_facts(user, course_of=course_of)
