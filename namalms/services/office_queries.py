@@ -517,15 +517,12 @@ def _statuses(learner: LearnerStatus, cutoff: datetime) -> list[str]:
 
 # --- the page -------------------------------------------------------------------------------------
 
-@dataclass
-class StatusPage:
-    filters: StatusFilters
-    catalog: Catalog
-    rows: list[LearnerStatus]
+class Paged:
+    """Page arithmetic for result pages with `total`, `page` and `per_page` fields."""
+
     total: int
     page: int
     per_page: int
-    errors: dict[str, str]
 
     @property
     def pages(self) -> int:
@@ -534,6 +531,17 @@ class StatusPage:
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
+
+
+@dataclass
+class StatusPage(Paged):
+    filters: StatusFilters
+    catalog: Catalog
+    rows: list[LearnerStatus]
+    total: int
+    page: int
+    per_page: int
+    errors: dict[str, str]
 
     @property
     def window(self) -> list[int | None]:
@@ -658,19 +666,11 @@ class CertificateRow:
 
 
 @dataclass
-class CertificateList:
+class CertificateList(Paged):
     items: list[CertificateRow]
     total: int
     page: int
     per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def certificate_list(*, page: int = 1, per_page: int = PAGE_SIZE, status: str = "", definition: str = "",
