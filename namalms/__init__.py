@@ -32,9 +32,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     ratelimit.init_app(app)
 
     from namalms import models  # noqa: F401  (registers every table)
-    from namalms.services import certificates  # noqa: F401  (wires issuing to progress and sync)
-    from namalms import api, auth, errors, learner, office, public, trainer, verify, web
+    from namalms import api, auth, errors, learner, office, public, trainer, unit_of_work, verify, web
 
+    unit_of_work.init_app(app)
     web.init_app(app)
     errors.init_app(app)
     auth.init_app(app)

@@ -56,10 +56,8 @@ def require_token():
         return _unauthorized("Authentication required: send 'Authorization: Bearer <token>'.", invalid=False)
     token = token_service.authenticate(raw.strip())
     if token is None:
-        db.session.rollback()
         return _unauthorized("Invalid or revoked API token.", invalid=True)
-    if token_service.touch(token):
-        db.session.commit()
+    token_service.touch(token)
     return None
 
 

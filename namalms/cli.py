@@ -1,7 +1,8 @@
 """Command-line interface: `flask --app namalms content|users|demo|instance-init …`.
 
-Commands call the same services as the web views and commit once at the end, so a failed
-command leaves nothing half-written. Messages on the command line are English.
+Commands call the same services as the web views; each command is one unit of work
+(:func:`namalms.unit_of_work.cli_command`), so a failed command leaves nothing half-written.
+Messages on the command line are English.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import click
 from flask import Flask, current_app
 
 from namalms.extensions import db
-from namalms.services import ServiceError
+from namalms.unit_of_work import cli_command
 
 
 def content_dir(path: str | None) -> Path:
@@ -47,6 +48,7 @@ def content_check(directory: str | None) -> None:
 
 @content_cli.command("sync")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
+@cli_command
 def content_sync(directory: str | None) -> None:
     """Import the content tree into the database (a new revision only where a file changed)."""
     from namalms.content.loader import load_tree
@@ -60,7 +62,6 @@ def content_sync(directory: str | None) -> None:
         click.echo(f"{len(result.problems)} problem(s): nothing imported. Fix them and run again.", err=True)
         sys.exit(1)
     report = sync_tree(result.tree)
-    db.session.commit()
     click.echo(f"Content synced from {root}: {report.summary()}")
 
 
@@ -76,6 +77,7 @@ def users_cli() -> None:
 @click.option("--district", "district_id", default=None, help="district id from content/regions.yml")
 @click.option("--municipality", default="")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@cli_command
 def users_create(email: str, name: str, role: str, district_id: str | None, municipality: str,
                  password_stdin: bool) -> None:
     """Create an account; the password comes from a prompt or standard input, never the command line."""
@@ -85,38 +87,18 @@ def users_create(email: str, name: str, role: str, district_id: str | None, muni
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        user = create_user(email=email, name=name, role=role, password=password, district_id=district_id,
-                           municipality=municipality, min_length=current_app.config["PASSWORD_MIN_LENGTH"])
-    except ServiceError as error:
-        db.session.rollback()
-        click.echo(f"error: {english(error)}", err=True)
-        sys.exit(1)
-    db.session.commit()
+    user = create_user(email=email, name=name, role=role, password=password, district_id=district_id,
+                       municipality=municipality, min_length=current_app.config["PASSWORD_MIN_LENGTH"])
     click.echo(f"Created {role} account {user.email} (id {user.id}).")
 
 
-CLI_MESSAGES = {
-    "email": "invalid or already registered e-mail address",
-    "password": "password too weak (at least 10 characters, not a common word, not your name or e-mail)",
-    "name": "a name is required",
-    "district_id": "unknown district id (see content/regions.yml)",
-    "role": "unknown role",
-}
-
-
-def english(error: ServiceError) -> str:
-    """A short English version of a service message for the command line (German kept in brackets)."""
-    return f"{CLI_MESSAGES.get(error.field or '', 'request refused')} ({error.message})"
-
-
 @click.command("demo")
+@cli_command
 def demo_command() -> None:
     """Create demo accounts and demo progress (idempotent) and print the logins."""
     from namalms.demo import DEMO_PASSWORD, NOTABLE, seed_demo
 
     logins = seed_demo()
-    db.session.commit()
     click.echo("Demo accounts:")
     for role, email, password in logins:
         click.echo(f"  {role:<8} {email:<34} {password}")
@@ -132,7 +114,8 @@ def certificates_cli() -> None:
 
 @certificates_cli.command("evaluate")
 @click.option("--dry-run", is_flag=True, help="only show who would get which certificate")
-def certificates_evaluate(dry_run: bool) -> None:
+@cli_command
+def certificates_evaluate(dry_run: bool, work) -> None:
     """Evaluate every learner against the current rules (run after a rule change)."""
     from sqlalchemy import select
 
@@ -151,10 +134,9 @@ def certificates_evaluate(dry_run: bool) -> None:
                 click.echo(f"issued: {certificate.number} {certificate.definition_id} to {user.email}")
                 count += 1
     if dry_run:
-        db.session.rollback()
+        work.discard()
         click.echo(f"{len(learners)} learners evaluated, {count} certificate(s) would be issued (dry run, nothing changed)")
     else:
-        db.session.commit()
         click.echo(f"{len(learners)} learners evaluated, {count} certificate(s) issued")
 
 
@@ -196,36 +178,26 @@ def _certificate_or_exit(number: str):
 @click.argument("number")
 @click.option("--category", type=click.Choice(["error", "fraud", "data", "request", "other"]), required=True)
 @click.option("--reason", required=True, help="why (kept in the audit log)")
+@cli_command
 def certificates_revoke(number: str, category: str, reason: str) -> None:
     """Revoke a certificate; its verification page shows "widerrufen" at once."""
     from namalms.services import certificates as service
 
     certificate = _certificate_or_exit(number)
-    try:
-        service.revoke_certificate(certificate, category=category, reason=reason, actor_label="CLI")
-    except ServiceError as error:
-        db.session.rollback()
-        click.echo(f"error: cannot revoke ({error.message})", err=True)
-        sys.exit(1)
-    db.session.commit()
+    service.revoke_certificate(certificate, category=category, reason=reason, actor_label="CLI")
     click.echo(f"revoked: {number}")
 
 
 @certificates_cli.command("reissue")
 @click.argument("number")
 @click.option("--reason", required=True, help="why (kept in the audit log)")
+@cli_command
 def certificates_reissue(number: str, reason: str) -> None:
     """Replace a certificate by a new one (new number); the old one is marked superseded."""
     from namalms.services import certificates as service
 
     certificate = _certificate_or_exit(number)
-    try:
-        replacement = service.reissue_certificate(certificate, reason=reason, actor_label="CLI")
-    except ServiceError as error:
-        db.session.rollback()
-        click.echo(f"error: cannot re-issue ({error.message})", err=True)
-        sys.exit(1)
-    db.session.commit()
+    replacement = service.reissue_certificate(certificate, reason=reason, actor_label="CLI")
     click.echo(f"re-issued: {number} -> {replacement.number}")
 
 

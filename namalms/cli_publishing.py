@@ -14,6 +14,7 @@ import click
 from namalms.cli import content_cli
 from namalms.extensions import db
 from namalms.services import ServiceError
+from namalms.unit_of_work import cli_command
 
 
 def _author_label(label: str | None) -> str:
@@ -27,10 +28,10 @@ def _print_problems(problems) -> None:
 
 
 def _fail(error: ServiceError) -> None:
-    """Roll back, print why (English, the service's German message in brackets), exit 1."""
+    """Print why (English, the service's German message in brackets) and exit 1; the unit of work
+    rolls back everything the command did."""
     from namalms.services import publishing
 
-    db.session.rollback()
     if isinstance(error, publishing.ContentProblems):
         _print_problems(error.problems)
         click.echo(f"error: {len(error.problems)} problem(s) found; nothing was imported or changed.", err=True)
@@ -50,7 +51,9 @@ def _fail(error: ServiceError) -> None:
 @click.option("--message", "-m", default="", help="what changed (kept in the history)")
 @click.option("--author", "author_label", default=None, help="name shown as author (default: Kommandozeile)")
 @click.option("--dry-run", is_flag=True, help="only check, change nothing")
-def content_import(file: str, course_id: str | None, message: str, author_label: str | None, dry_run: bool) -> None:
+@cli_command
+def content_import(file: str, course_id: str | None, message: str, author_label: str | None, dry_run: bool,
+                   work) -> None:
     """Import a module (.md) or a whole course folder (.zip) exactly as the web upload does."""
     from namalms.services import publishing
 
@@ -85,10 +88,9 @@ def content_import(file: str, course_id: str | None, message: str, author_label:
     except ServiceError as error:
         _fail(error)
     if dry_run:
-        db.session.rollback()
+        work.discard()
         click.echo(f"Check passed, nothing changed (dry run). {summary}")
         return
-    db.session.commit()
     click.echo(f"Imported {path.name}: {summary}")
 
 
@@ -117,6 +119,7 @@ def content_history(module_id: str) -> None:
 @click.argument("revision", type=int)
 @click.option("--message", "-m", default="", help="what and why (default: Revision N wiederhergestellt)")
 @click.option("--author", "author_label", default=None, help="name shown as author (default: Kommandozeile)")
+@cli_command
 def content_restore(module_id: str, revision: int, message: str, author_label: str | None) -> None:
     """Publish an older revision's text again as a new revision and write it back to content/."""
     from namalms.services import publishing
@@ -126,5 +129,4 @@ def content_restore(module_id: str, revision: int, message: str, author_label: s
                                                message=message)
     except ServiceError as error:
         _fail(error)
-    db.session.commit()
     click.echo(f"Restored {module_id} revision {revision} as revision {restored.number}, written to {restored.path}")

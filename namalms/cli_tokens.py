@@ -10,21 +10,10 @@ import sys
 
 import click
 
-from namalms.extensions import db
-from namalms.services import ServiceError
 from namalms.services import tokens as service
+from namalms.unit_of_work import cli_command
 
 CLI_ACTOR = "CLI"
-CLI_MESSAGES = {
-    "name": "the name is empty, too long or already used by an active token",
-    "id": "no such token, or it is already revoked",
-}
-
-
-def _fail(error: ServiceError) -> None:
-    db.session.rollback()
-    click.echo(f"error: {CLI_MESSAGES.get(error.field or '', 'request refused')} ({error.message})", err=True)
-    sys.exit(1)
 
 
 @click.group("tokens", help="Create, list and revoke API tokens for /api/v1.")
@@ -34,13 +23,10 @@ def tokens_cli() -> None:
 
 @tokens_cli.command("create")
 @click.option("--name", required=True, help="what the token is for (shown in lists and the audit log)")
+@cli_command
 def tokens_create(name: str) -> None:
     """Create a token and print it once; only its hash is stored."""
-    try:
-        token, raw = service.create_token(name, actor_label=CLI_ACTOR)
-    except ServiceError as error:
-        _fail(error)
-    db.session.commit()
+    token, raw = service.create_token(name, actor_label=CLI_ACTOR)
     click.echo(f"Created API token {token.id} ({token.name}). Copy it now, it is not shown again:", err=True)
     click.echo(raw)
 
@@ -59,11 +45,8 @@ def tokens_list() -> None:
 
 @tokens_cli.command("revoke")
 @click.argument("token_id", metavar="ID", type=int)
+@cli_command
 def tokens_revoke(token_id: int) -> None:
     """Revoke a token: every request with it gets 401 from now on."""
-    try:
-        token = service.revoke_token(token_id, actor_label=CLI_ACTOR)
-    except ServiceError as error:
-        _fail(error)
-    db.session.commit()
+    token = service.revoke_token(token_id, actor_label=CLI_ACTOR)
     click.echo(f"Revoked API token {token.id} ({token.name}).")

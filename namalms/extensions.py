@@ -60,6 +60,16 @@ def _begin_sqlite_immediately(connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _may_write.get() else "BEGIN")
 
 
+@contextmanager
+def reading():
+    """Transactions begun inside only read: on SQLite they do not take the write lock."""
+    token = _may_write.set(False)
+    try:
+        yield
+    finally:
+        _may_write.reset(token)
+
+
 def read_only(view):
     """Mark a view as reading only: on SQLite its transaction does not take the write lock.
 
@@ -67,25 +77,7 @@ def read_only(view):
     """
     @wraps(view)
     def wrapped(*args, **kwargs):
-        token = _may_write.set(False)
-        try:
+        with reading():
             return view(*args, **kwargs)
-        finally:
-            _may_write.reset(token)
 
     return wrapped
-
-
-@contextmanager
-def write_transaction():
-    """Inside a read-only view: end the read, write in an immediate transaction, commit."""
-    db.session.commit()
-    token = _may_write.set(True)
-    try:
-        yield
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    finally:
-        _may_write.reset(token)

@@ -17,7 +17,6 @@ def healthz():
     try:
         db.session.execute(text("SELECT 1"))
     except Exception:  # any database failure means "not healthy", never a 500 page
-        db.session.rollback()
         return jsonify(status="unavailable"), 503
     return jsonify(status="ok")
 

@@ -26,6 +26,19 @@ def role_required(*roles: str):
     return decorator
 
 
+# The largest id a database integer column holds; anything larger cannot name a row.
+MAX_ID = 2**63 - 1
+
+
+def requested_id(args, name: str) -> int | None:
+    """A positive row id from the query string, or None for anything else (text, '²', 2**70)."""
+    raw = (args.get(name) or "").strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None
+
+
 def format_date(value, with_time: bool = False) -> str:
     """German date (and time) in Europe/Berlin."""
     if value is None:

@@ -1,4 +1,4 @@
-"""Thin views for accounts: forms in, service calls, one commit, redirect."""
+"""Thin views for accounts: forms in, service calls, redirect (the unit of work commits)."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -90,14 +90,12 @@ def register():
                 district_id=form.district_id.data, municipality=form.municipality.data,
             )
         except ServiceError as error:
-            db.session.rollback()
             field = getattr(form, error.field or "", None)
             if field is not None:
                 field.errors.append(error.message)
             else:
                 flash(error.message, "error")
         else:
-            db.session.commit()
             start_session(user, remember=False)
             flash(f"Willkommen, {user.name}! Ihr Konto ist angelegt. Wählen Sie jetzt einen Kurs.", "success")
             response = redirect(url_for("learner.catalogue"))

@@ -36,7 +36,6 @@ def certificate(number: str):
     certificate = own_certificate(number)
     if certificate.user_id == current_user.id and certificate.seen_at is None:
         certificate.seen_at = utcnow()
-        db.session.commit()
     snapshot = certificate.snapshot
     return render_template("learner/certificate.html", certificate=certificate, snapshot=snapshot,
                            status=certificate_service.status_of(certificate),

@@ -9,7 +9,6 @@ from wtforms.validators import DataRequired, Length
 
 from namalms.auth.forms import REQUIRED
 from namalms.auth.views import district_choices
-from namalms.extensions import db
 from namalms.learner.views import bp
 from namalms.services import ServiceError
 from namalms.services import accounts
@@ -31,10 +30,8 @@ def profile():
             issued = accounts.update_profile(current_user, name=form.name.data, district_id=form.district_id.data,
                                              municipality=form.municipality.data)
         except ServiceError as error:
-            db.session.rollback()
             getattr(form, error.field or "name").errors.append(error.message)
         else:
-            db.session.commit()
             flash("Ihr Profil ist gespeichert. Bereits ausgestellte Zertifikate bleiben unverändert.", "success")
             for certificate in issued:
                 flash(f"Neu ausgestellt: {certificate.definition.title} ({certificate.number}).", "success")

@@ -1,4 +1,4 @@
-"""Thin learner views: look up, call a service, commit once, redirect or render."""
+"""Thin learner views: look up, call a service, redirect or render (the unit of work commits)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -7,15 +7,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from namalms.content.model import Quiz
-from namalms.domain.quiz import grade_quiz
 from namalms.domain.sdgs import SDG_NAMES
-from namalms.extensions import db, read_only, write_transaction
+from namalms.extensions import db, read_only
 from namalms.learner.overview import active_modules, all_courses, completion_of, course_view, dashboard_views
-from namalms.models import Course, Module, ModuleProgress, ProgressEvent
+from namalms.models import Course, Module, ModuleProgress
 from namalms.services import ServiceError
 from namalms.services import certificates as certificate_service
 from namalms.services import progress as progress_service
-from namalms.web import role_required
+from namalms.unit_of_work import refuse, write_transaction
+from namalms.web import requested_id, role_required
 
 bp = Blueprint("learner", __name__)
 
@@ -66,7 +66,6 @@ def enrol(course_id: str):
         flash("Dieser Kurs ist für Sie noch gesperrt. Auf der Kursseite sehen Sie, was noch fehlt.", "error")
         return redirect(url_for("learner.course", course_id=course.id))
     _, created = progress_service.enrol(current_user, course)
-    db.session.commit()
     if created:
         flash(f"Sie sind jetzt in „{course.title}“ eingeschrieben. Viel Erfolg!", "success")
     else:
@@ -76,15 +75,8 @@ def enrol(course_id: str):
 
 def _quiz_feedback(module: Module):
     """The graded attempt named in ?versuch=, if it is the current learner's own."""
-    attempt_id = request.args.get("versuch", type=int)
-    if not attempt_id:
-        return None
-    event = db.session.get(ProgressEvent, attempt_id)
-    if event is None or event.user_id != current_user.id or event.module_id != module.id or event.kind != "quiz_attempt":
-        return None
-    quiz = progress_service.quiz_of(module)
-    answers = {qid: set(choices) for qid, choices in event.data.get("answers", {}).items()}
-    return grade_quiz(quiz, answers) if quiz else None
+    attempt_id = requested_id(request.args, "versuch")
+    return progress_service.attempt_feedback(current_user, module, attempt_id) if attempt_id else None
 
 
 @bp.route("/modules/<module_id>")
@@ -129,10 +121,7 @@ def mark_done(module_id: str):
     try:
         progress, changed = progress_service.mark_done(current_user, module)
     except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("learner.course", course_id=module.course_id))
-    db.session.commit()
+        return refuse(error, url_for("learner.course", course_id=module.course_id))
     if not changed:
         flash("Dieses Modul ist bereits als erledigt markiert.", "info")
     elif progress.completed_at:
@@ -165,18 +154,12 @@ def submit_quiz(module_id: str):
         flash("Bitte beantworten Sie mindestens eine Frage, bevor Sie den Selbstcheck auswerten.", "error")
         return redirect(url_for("learner.module", module_id=module.id, _anchor="selbstcheck"))
     try:
-        progress_service.submit_quiz(current_user, module, answers)
+        _, attempt = progress_service.submit_quiz(current_user, module, answers)
     except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("learner.course", course_id=module.course_id))
-    attempt = db.session.scalar(
-        select(ProgressEvent.id).where(ProgressEvent.user_id == current_user.id, ProgressEvent.module_id == module.id,
-                                       ProgressEvent.kind == "quiz_attempt").order_by(ProgressEvent.id.desc()).limit(1))
-    db.session.commit()
+        return refuse(error, url_for("learner.course", course_id=module.course_id))
     # The result is shown in the quiz section itself (the redirect jumps there), not as a
     # message at the top of the page the learner would not see.
-    return redirect(url_for("learner.module", module_id=module.id, versuch=attempt, _anchor="selbstcheck"))
+    return redirect(url_for("learner.module", module_id=module.id, versuch=attempt.id, _anchor="selbstcheck"))
 
 
 @bp.route("/dashboard")

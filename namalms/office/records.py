@@ -21,6 +21,7 @@ from namalms.models import (
 )
 from namalms.services import ServiceError
 from namalms.services import certificates as certificate_service
+from namalms.unit_of_work import refuse
 from namalms.web import role_required
 
 from namalms.office.audit_log import action_label, describe_data, target_label
@@ -160,19 +161,16 @@ def _certificate_of(user: User, certificate_id: int) -> Certificate:
 
 
 def _done(user: User, message: str):
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("office.learner_record", user_id=user.id))
 
 
 def _refused(user: User, error: ServiceError, form_key: str):
     """A bad field is shown at its form (422); anything else (e.g. already revoked) as a message."""
-    db.session.rollback()
     if error.field:
         return render_record(user, errors={form_key: {error.field: error.message}},
                              values={form_key: request.form.to_dict()}, status=422)
-    flash(error.message, "error")
-    return redirect(url_for("office.learner_record", user_id=user.id))
+    return refuse(error, url_for("office.learner_record", user_id=user.id))
 
 
 @bp.route("/learners/<int:user_id>/certificates/<int:certificate_id>/revoke", methods=["POST"])

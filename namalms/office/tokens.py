@@ -12,9 +12,9 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from namalms.extensions import db
 from namalms.services import ServiceError
 from namalms.services import tokens as service
+from namalms.unit_of_work import refuse
 from namalms.web import role_required
 
 from namalms.office.blueprint import bp
@@ -41,10 +41,8 @@ def tokens():
         try:
             token, raw = service.create_token(form.name.data, actor=current_user)
         except ServiceError as error:
-            db.session.rollback()
             form.name.errors.append(error.message)
         else:
-            db.session.commit()
             session[NEW_TOKEN_KEY] = {"id": token.id, "token": raw}
             flash(f"Der API-Zugang „{token.name}“ ist angelegt.", "success")
             return redirect(url_for("office.tokens"))
@@ -67,10 +65,7 @@ def revoke_token(token_id: int):
     try:
         token = service.revoke_token(token_id, actor=current_user)
     except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("office.tokens"))
-    db.session.commit()
+        return refuse(error, url_for("office.tokens"))
     flash(f"Der API-Zugang „{token.name}“ ist widerrufen. Anfragen mit diesem Token werden ab sofort abgelehnt.",
           "success")
     return redirect(url_for("office.tokens"))

@@ -9,6 +9,7 @@ from namalms.extensions import db
 from namalms.models import ROLES, AuditEvent, Certificate, Enrollment, Region, User
 from namalms.services import ServiceError
 from namalms.services import users as user_service
+from namalms.unit_of_work import refuse
 from namalms.web import role_required
 
 from namalms.office.audit_log import action_label, describe_data
@@ -62,12 +63,10 @@ def create_trainer():
             name=form["name"], email=form["email"], password=form["password"], actor=current_user,
             min_length=current_app.config.get("PASSWORD_MIN_LENGTH", 10))
     except ServiceError as error:
-        db.session.rollback()
         form.pop("password")
         response = make_response(render_template(
             "office/users.html", **_list_context(errors={error.field or "name": error.message}, values=form)), 422)
     else:
-        db.session.commit()
         response = make_response(render_template(
             "office/users.html", **_list_context(created=user, generated_password=generated)))
     response.headers["Cache-Control"] = "no-store"
@@ -95,15 +94,12 @@ def user_detail(user_id: int):
 
 
 def _after(user: User, changed: bool, done: str, unchanged: str):
-    db.session.commit()
     flash(done if changed else unchanged, "success" if changed else "info")
     return redirect(url_for("office.user_detail", user_id=user.id))
 
 
 def _refused(user: User, error: ServiceError):
-    db.session.rollback()
-    flash(error.message, "error")
-    return redirect(url_for("office.user_detail", user_id=user.id))
+    return refuse(error, url_for("office.user_detail", user_id=user.id))
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])

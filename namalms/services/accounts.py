@@ -53,15 +53,16 @@ def find_user_by_email(email: str) -> User | None:
 def _check_new_account(email: str, name: str, password: str, min_length: int) -> str:
     email = normalise_email(email)
     if not name.strip():
-        raise ServiceError("Bitte geben Sie Ihren Namen an.", "name")
+        raise ServiceError("Bitte geben Sie Ihren Namen an.", "name", english="a name is required")
     if not EMAIL_PATTERN.match(email):
-        raise ServiceError("Bitte geben Sie eine gültige E-Mail-Adresse an.", "email")
+        raise ServiceError("Bitte geben Sie eine gültige E-Mail-Adresse an.", "email", english="invalid e-mail address")
     if problem := password_problem(password, email=email, name=name, min_length=min_length):
-        raise ServiceError(problem, "password")
+        raise ServiceError(problem, "password", english="password too weak (at least 10 characters, not a common "
+                                                     "word, not your name or e-mail)")
     if db.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
         raise ServiceError(
-            "Mit dieser E-Mail-Adresse gibt es bereits ein Konto. Bitte melden Sie sich an.", "email"
-        )
+            "Mit dieser E-Mail-Adresse gibt es bereits ein Konto. Bitte melden Sie sich an.", "email",
+            english="an account with this e-mail address exists already")
     return email
 
 
@@ -106,11 +107,12 @@ def create_user(
 ) -> User:
     """Create an account of any role (CLI, programme office, demo data)."""
     if role not in ROLES:
-        raise ServiceError(f"Unbekannte Rolle „{role}“. Erlaubt: {', '.join(ROLES)}.", "role")
+        raise ServiceError(f"Unbekannte Rolle „{role}“. Erlaubt: {', '.join(ROLES)}.", "role", english="unknown role")
     email = _check_new_account(email, name, password, min_length)
     district = db.session.get(District, district_id) if district_id else None
     if district_id and district is None:
-        raise ServiceError(f"Unbekannter Kreis bzw. unbekannte Stadt „{district_id}“.", "district_id")
+        raise ServiceError(f"Unbekannter Kreis bzw. unbekannte Stadt „{district_id}“.", "district_id",
+                           english="unknown district id (see content/regions.yml)")
     user = User(
         email=email, name=name.strip(), role=role,
         password_hash=generate_password_hash(password, method=PASSWORD_METHOD),

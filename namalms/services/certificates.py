@@ -23,7 +23,7 @@ from namalms.models import (
 )
 from namalms.models.base import utcnow
 from namalms.services import ServiceError
-from namalms.services import content_sync, progress
+from namalms.services import content_sync
 from namalms.services.audit import record_audit
 
 NUMBER_FORMAT = "NAMA-{year}-{serial:05d}"
@@ -363,7 +363,8 @@ def verify_url(code: str) -> str:
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if len(reason) < 5:
-        raise ServiceError("Bitte geben Sie eine Begründung an (mindestens 5 Zeichen).", "reason")
+        raise ServiceError("Bitte geben Sie eine Begründung an (mindestens 5 Zeichen).", "reason",
+                           english="a reason of at least 5 characters is required")
     return reason
 
 
@@ -372,9 +373,11 @@ def revoke_certificate(certificate: Certificate, *, category: str, reason: str, 
     """Withdraw a certificate; the verification page shows "widerrufen" from now on."""
     reason = _require_reason(reason)
     if category not in REVOCATION_CATEGORIES:
-        raise ServiceError("Bitte wählen Sie eine Kategorie für den Widerruf.", "category")
+        raise ServiceError("Bitte wählen Sie eine Kategorie für den Widerruf.", "category",
+                           english="unknown revocation category")
     if certificate.status != "valid":
-        raise ServiceError(f"Das Zertifikat {certificate.number} ist bereits {certificate.status_label}.")
+        raise ServiceError(f"Das Zertifikat {certificate.number} ist bereits {certificate.status_label}.",
+                           english=f"cannot revoke: {certificate.number} is already {certificate.status}")
     certificate.status = "revoked"
     certificate.revoked_at = utcnow()
     certificate.revocation_category = category
@@ -390,7 +393,8 @@ def reissue_certificate(certificate: Certificate, *, reason: str, actor: User | 
     """Replace a certificate by a new one (new number and code); the old one is marked superseded."""
     reason = _require_reason(reason)
     if certificate.current_marker is not True:
-        raise ServiceError(f"Das Zertifikat {certificate.number} wurde bereits ersetzt.")
+        raise ServiceError(f"Das Zertifikat {certificate.number} wurde bereits ersetzt.",
+                           english=f"cannot re-issue: {certificate.number} was already replaced")
     user = db.session.get(User, certificate.user_id)
     definition = db.session.get(CertificateDefinition, certificate.definition_id)
     certificate.current_marker = None
@@ -437,33 +441,6 @@ def find_by_number(number: str) -> Certificate | None:
     return db.session.scalar(select(Certificate).where(Certificate.number == number.strip().upper()))
 
 
-# --- wiring: definitions come from content sync, evaluation follows progress -----------------
-
-@content_sync.on_sync
-def sync_definitions(tree) -> None:
-    """Copy the programme's certificate definitions into the database; never delete one."""
-    seen = set()
-    for position, source in enumerate(tree.programme.certificates):
-        row = db.session.get(CertificateDefinition, source.id)
-        if row is None:
-            row = CertificateDefinition(id=source.id)
-            db.session.add(row)
-        if row.rule_hash != source.rule_hash or row.title != source.title or row.statement != source.statement:
-            row.updated_at = utcnow()
-        row.title, row.statement, row.rule = source.title, source.statement, source.rule
-        row.rule_hash, row.position, row.is_active = source.rule_hash, position, True
-        seen.add(source.id)
-    for row in db.session.scalars(select(CertificateDefinition)):
-        if row.id not in seen:
-            row.is_active = False
-    db.session.flush()
-
-
-@progress.on_progress_change
-def _evaluate_after_progress(user: User) -> None:
-    evaluate_and_issue(user)
-
-
 def correct_certificate_name(certificate: Certificate, *, new_name: str, reason: str, actor: User | None = None,
                              actor_label: str = "") -> Certificate:
     """Correct a misspelt holder name: the account takes the corrected name and the certificate is
@@ -478,7 +455,8 @@ def correct_certificate_name(certificate: Certificate, *, new_name: str, reason:
     if len(new_name) > 200:
         raise ServiceError("Der Name darf höchstens 200 Zeichen lang sein.", "new_name")
     if certificate.current_marker is not True:
-        raise ServiceError(f"Das Zertifikat {certificate.number} wurde bereits ersetzt.")
+        raise ServiceError(f"Das Zertifikat {certificate.number} wurde bereits ersetzt.",
+                           english=f"cannot re-issue: {certificate.number} was already replaced")
     if certificate.status != "valid":
         raise ServiceError(f"Das Zertifikat {certificate.number} ist {certificate.status_label}; "
                            "nur gültige Zertifikate lassen sich berichtigen.")

@@ -16,7 +16,7 @@ from namalms.content.loader import resolve_image_path
 from namalms.content.model import ContentTree, CourseSource, ModuleSource
 from namalms.content.render import render_markdown
 from namalms.extensions import db
-from namalms.models import Asset, ContentRevision, Course, District, Module, Region, User
+from namalms.models import Asset, CertificateDefinition, ContentRevision, Course, District, Module, Region, User
 from namalms.models.base import utcnow
 
 ASSET_URL = "/assets/{sha}{ext}"
@@ -202,15 +202,24 @@ def sync_tree(tree: ContentTree, *, author: User | None = None, author_label: st
             row.is_retired = True
             report.retired.append(row.id)
     db.session.flush()
-    for hook in _after_sync:
-        hook(tree)
+    sync_definitions(tree)
     return report
 
 
-# Later parts (certificate definitions) register here to import their share of the tree.
-_after_sync: list = []
-
-
-def on_sync(hook):
-    _after_sync.append(hook)
-    return hook
+def sync_definitions(tree) -> None:
+    """Copy the programme's certificate definitions into the database; never delete one."""
+    seen = set()
+    for position, source in enumerate(tree.programme.certificates):
+        row = db.session.get(CertificateDefinition, source.id)
+        if row is None:
+            row = CertificateDefinition(id=source.id)
+            db.session.add(row)
+        if row.rule_hash != source.rule_hash or row.title != source.title or row.statement != source.statement:
+            row.updated_at = utcnow()
+        row.title, row.statement, row.rule = source.title, source.statement, source.rule
+        row.rule_hash, row.position, row.is_active = source.rule_hash, position, True
+        seen.add(source.id)
+    for row in db.session.scalars(select(CertificateDefinition)):
+        if row.id not in seen:
+            row.is_active = False
+    db.session.flush()

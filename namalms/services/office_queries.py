@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, event, exists, func, literal, or_, select
 from sqlalchemy.engine import Engine
 
-from namalms.extensions import db
+from namalms.extensions import db, reading
 from namalms.models import (
     STATUS_LABELS, Certificate, CertificateDefinition, Course, District, Eligibility, Enrollment, Module,
     ModuleProgress, Region, User,
@@ -77,6 +77,17 @@ def _read(statement):
     """Run a plain column SELECT on the session's connection (Core): no ORM row machinery, which
     otherwise costs more than the database itself when an export reads 100,000 rows."""
     return db.session.connection().execute(statement)
+
+
+def _read_apart(statement) -> list:
+    """Run a plain column SELECT in its own short read transaction, apart from the session.
+
+    The export streams for as long as the client reads; each batch is read and its transaction
+    ended before the rows are handed out, so a slow client never holds a database lock (SQLite)
+    or an old snapshot (PostgreSQL) open – and the caller's session is left alone.
+    """
+    with reading(), db.engine.connect() as connection:
+        return connection.execute(statement).all()
 
 
 def _lower(expression, needle: str = ""):
@@ -589,23 +600,19 @@ def iter_learners(filters: StatusFilters, *, catalog: Catalog | None = None, now
     then each batch of ids is read with its details, in the same fixed number of statements
     as a page. Sorting once keeps a large export linear (re-sorting the list for every keyset
     batch made 100,000 learners 20 times slower than 10,000). Only reads: each batch ends the
-    session's transaction before its rows are handed out, so a slow client never holds a
-    database lock (SQLite) or an old snapshot (PostgreSQL) open.
+    transaction (see :func:`_read_apart`) before its rows are handed out.
     """
     now = now or utcnow()
     catalog = catalog or load_catalog()
     batch_size = batch_size or EXPORT_BATCH
-    ids = array("q", _read(_ordered(select(User.id).outerjoin(Region, Region.id == User.region_id),
-                                    filters, now)).scalars())
-    db.session.rollback()
+    ids = array("q", (row[0] for row in _read_apart(
+        _ordered(select(User.id).outerjoin(Region, Region.id == User.region_id), filters, now))))
     for start in range(0, len(ids), batch_size):
         chunk = ids[start:start + batch_size]
         position = {user_id: index for index, user_id in enumerate(chunk)}
-        rows = sorted(_read(_learner_columns().where(User.id.in_(chunk.tolist()))),
+        rows = sorted(_read_apart(_learner_columns().where(User.id.in_(chunk.tolist()))),
                       key=lambda row: position[row[0]])
-        learners = _learners(rows, catalog, now)
-        db.session.rollback()
-        yield from learners
+        yield from _learners(rows, catalog, now)
 
 
 def export_header(catalog: Catalog) -> list[str]:

@@ -6,7 +6,7 @@ so the current state can always be explained from the log.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Callable, Mapping
+from typing import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,20 +18,15 @@ from namalms.extensions import db
 from namalms.models import Course, Enrollment, Module, ModuleProgress, ProgressEvent, User
 from namalms.models.base import utcnow
 from namalms.services import ServiceError
+from namalms.services.certificates import evaluate_and_issue
 
-# Called after a learner's progress changed in a way that can change certificate eligibility.
-# The certificates service registers itself here, so progress does not import it.
-_after_progress_change: list[Callable[[User], None]] = []
+def progress_changed(user: User) -> None:
+    """The learner's progress changed in a way that can make a certificate due: issue it now.
 
-
-def on_progress_change(callback: Callable[[User], None]) -> Callable[[User], None]:
-    _after_progress_change.append(callback)
-    return callback
-
-
-def notify_progress_change(user: User) -> None:
-    for callback in _after_progress_change:
-        callback(user)
+    Called explicitly by every function here (and by workshop attendance) after such a change,
+    so a certificate is issued in the same unit of work as the progress that earned it.
+    """
+    evaluate_and_issue(user)
 
 
 def _record(user: User, kind: str, *, module: Module | None = None, course_id: str | None = None,
@@ -149,7 +144,7 @@ def mark_done(user: User, module: Module, *, at: datetime | None = None) -> tupl
     _record(user, "module_done", module=module, at=at, data={"revision_id": module.current_revision_id})
     if _refresh_completion(user, module, progress, at):
         db.session.flush()
-        notify_progress_change(user)
+        progress_changed(user)
     db.session.flush()
     return progress, True
 
@@ -162,7 +157,7 @@ def quiz_of(module: Module) -> Quiz | None:
 
 
 def submit_quiz(user: User, module: Module, answers: Mapping[str, set[int]], *,
-                at: datetime | None = None) -> QuizResult:
+                at: datetime | None = None) -> tuple[QuizResult, ProgressEvent]:
     """Grade a quiz attempt, keep the best score, and record a pass the first time it happens.
 
     The attempt is graded against the revision the learner saw; a later edit of the quiz keeps
@@ -175,7 +170,7 @@ def submit_quiz(user: User, module: Module, answers: Mapping[str, set[int]], *,
     at = at or utcnow()
     result = grade_quiz(quiz, answers)
     progress = progress_for(user, module)
-    _record(user, "quiz_attempt", module=module, at=at, data={
+    attempt = _record(user, "quiz_attempt", module=module, at=at, data={
         "revision_id": module.current_revision_id,
         "score": result.score, "pass_mark": result.pass_mark, "passed": result.is_passed,
         "answers": {qid: sorted(choices) for qid, choices in answers.items()},
@@ -190,8 +185,18 @@ def submit_quiz(user: User, module: Module, answers: Mapping[str, set[int]], *,
     completed_now = _refresh_completion(user, module, progress, at)
     db.session.flush()
     if changed or completed_now:
-        notify_progress_change(user)
-    return result
+        progress_changed(user)
+    return result, attempt
+
+
+def attempt_feedback(user: User, module: Module, attempt_id: int) -> QuizResult | None:
+    """The graded result of one of the learner's own quiz attempts at this module, or None."""
+    event = db.session.get(ProgressEvent, attempt_id)
+    if event is None or event.user_id != user.id or event.module_id != module.id or event.kind != "quiz_attempt":
+        return None
+    quiz = quiz_of(module)
+    answers = {qid: set(choices) for qid, choices in event.data.get("answers", {}).items()}
+    return grade_quiz(quiz, answers) if quiz else None
 
 
 def record_workshop_attendance(user: User, module: Module, *, recorded_by: User | None = None,
@@ -209,7 +214,7 @@ def record_workshop_attendance(user: User, module: Module, *, recorded_by: User 
     })
     _refresh_completion(user, module, progress, at)
     db.session.flush()
-    notify_progress_change(user)
+    progress_changed(user)
     return progress, True
 
 

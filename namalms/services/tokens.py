@@ -44,13 +44,16 @@ def create_token(name: str, *, actor: User | None = None, actor_label: str = "")
     """
     name = " ".join((name or "").split())
     if not name:
-        raise ServiceError("Bitte geben Sie dem API-Zugang einen Namen, z. B. das Werkzeug, das ihn nutzt.", "name")
+        raise ServiceError("Bitte geben Sie dem API-Zugang einen Namen, z. B. das Werkzeug, das ihn nutzt.", "name",
+                           english="the token needs a name")
     if len(name) > MAX_NAME:
-        raise ServiceError(f"Der Name ist zu lang (höchstens {MAX_NAME} Zeichen).", "name")
+        raise ServiceError(f"Der Name ist zu lang (höchstens {MAX_NAME} Zeichen).", "name",
+                           english=f"the name is too long (at most {MAX_NAME} characters)")
     clash = db.session.scalar(select(ApiToken.id).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)))
     if clash is not None:
         raise ServiceError(f"Es gibt bereits einen aktiven API-Zugang „{name}“. Bitte wählen Sie einen "
-                           "anderen Namen oder widerrufen Sie den alten Zugang zuerst.", "name")
+                           "anderen Namen oder widerrufen Sie den alten Zugang zuerst.", "name",
+                           english="an active token already has this name")
     raw = new_token()
     token = ApiToken(name=name, token_hash=hash_token(raw), prefix=raw[:PREFIX_LENGTH],
                      created_by_id=actor.id if actor else None, created_at=utcnow())
@@ -66,9 +69,10 @@ def revoke_token(token_id: int, *, actor: User | None = None, actor_label: str =
     """Revoke a token: from now on every request with it gets 401."""
     token = db.session.get(ApiToken, token_id)
     if token is None:
-        raise ServiceError("Diesen API-Zugang gibt es nicht.", "id")
+        raise ServiceError("Diesen API-Zugang gibt es nicht.", "id", english="no such token")
     if token.revoked_at is not None:
-        raise ServiceError(f"Der API-Zugang „{token.name}“ ist bereits widerrufen.", "id")
+        raise ServiceError(f"Der API-Zugang „{token.name}“ ist bereits widerrufen.", "id",
+                           english="the token is already revoked")
     token.revoked_at = utcnow()
     record_audit("api_token_revoked", actor=actor, actor_label=actor_label, target_type="api_token",
                  target_id=str(token.id), data={"name": token.name, "prefix": token.prefix})

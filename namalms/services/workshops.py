@@ -439,7 +439,7 @@ def record_attendance(workshop: Workshop, user_ids: list[int], *, actor: User, s
             if user.last_activity_at is None or now > user.last_activity_at:
                 user.last_activity_at = now
             db.session.flush()
-            progress_service.notify_progress_change(user)
+            progress_service.progress_changed(user)
         record_audit("workshop_attendance_recorded", actor=actor, target_type="workshop",
                      target_id=str(workshop.id), subject_user_id=user.id,
                      data={"source": source, "module_id": workshop.module_id, "module_completed": completed_now})

@@ -1,6 +1,7 @@
 """Trainer content workspace (/trainer/content…): edit, upload, check, preview, publish, restore.
 
-Thin views: read the form, call one function of :mod:`namalms.services.publishing`, commit once,
+Thin views: read the form, call one function of :mod:`namalms.services.publishing` (the unit of
+work commits),
 flash and redirect – or, when the change is refused, show the form again with the trainer's text
 and every problem next to its line.
 """
@@ -20,6 +21,7 @@ from namalms.models import Course, Module
 from namalms.services import ServiceError
 from namalms.services import publishing
 from namalms.trainer.blueprint import bp
+from namalms.unit_of_work import refuse
 from namalms.web import role_required
 
 TRAINERS = ("trainer", "admin")
@@ -87,20 +89,14 @@ def _handle_editor_post(*, module: Module | None, course: Course):
                 source, module_id=module.id if module else None, course_id=course.id,
                 base_revision_id=base_revision_id, author=current_user, message=message)
         except publishing.NothingChanged as error:
-            db.session.rollback()
-            flash(error.message, "info")
-            return redirect(url_for("trainer.content_module", module_id=module.id))
+            return refuse(error, url_for("trainer.content_module", module_id=module.id), category="info")
         except publishing.ContentConflict as error:
-            db.session.rollback()
             keep["base_revision_id"] = error.current.id  # publishing again is now a deliberate choice
             return _editor(**keep, plan=error.plan, error=error, conflict=error.current, status=409)
         except publishing.ContentProblems as error:
-            db.session.rollback()
             return _editor(**keep, plan=error.plan, error=error, status=422)
         except ServiceError as error:
-            db.session.rollback()
             return _editor(**keep, error=error, status=422)
-        db.session.commit()
         title = revision.meta.get("title", revision.key)
         flash(f"„{title}“ ist veröffentlicht (Revision {revision.number}) und in {revision.path} gespeichert. "
               f"Teilnehmende sehen ab sofort die neue Fassung; ihr Fortschritt bleibt erhalten.", "success")
@@ -151,12 +147,8 @@ def content_upload():
     data = upload.read()
     try:
         plan = publishing.plan_module_upload(upload.filename, data, course_id=course_id)
-    except publishing.ContentProblems as error:
-        flash(f"„{upload.filename}“ wurde nicht übernommen: " + "; ".join(str(p) for p in error.problems), "error")
-        return redirect(url_for("trainer.content"))
     except ServiceError as error:
-        flash(f"„{upload.filename}“ wurde nicht übernommen: {error.message}", "error")
-        return redirect(url_for("trainer.content"))
+        return refuse(f"„{upload.filename}“ wurde nicht übernommen: {_problem_text(error)}", url_for("trainer.content"))
     module = db.session.get(Module, plan.module_id) if plan.module_id else None
     course = db.session.get(Course, plan.course_id)
     return _editor(source=plan.source, module=module, course=course, plan=plan,
@@ -201,8 +193,7 @@ def content_diff(module_id: str):
         old = publishing.revision_of(module.id, min(old_number, new_number))
         new = publishing.revision_of(module.id, max(old_number, new_number))
     except ServiceError as error:
-        flash(error.message, "error")
-        return redirect(url_for("trainer.content_module", module_id=module.id))
+        return refuse(error, url_for("trainer.content_module", module_id=module.id))
     layout = "nebeneinander" if request.args.get("ansicht") == "nebeneinander" else "untereinander"
     diff = unified_diff(old.source, new.source)
     rows = side_by_side(old.source, new.source) if layout == "nebeneinander" else None
@@ -222,15 +213,12 @@ def content_restore(module_id: str):
         revision = publishing.restore_revision(module.id, number, base_revision_id=base_revision_id,
                                                author=current_user, message=request.form.get("message", ""))
     except publishing.ContentProblems as error:
-        db.session.rollback()
         return _editor(source=error.plan.source, module=module, plan=error.plan,
                        base_revision_id=module.current_revision_id,
                        message=f"Revision {number} wiederhergestellt", error=error, status=422)
     except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "info" if isinstance(error, publishing.NothingChanged) else "error")
-        return redirect(url_for("trainer.content_module", module_id=module.id))
-    db.session.commit()
+        return refuse(error, url_for("trainer.content_module", module_id=module.id),
+                      category="info" if isinstance(error, publishing.NothingChanged) else "error")
     flash(f"Revision {number} wurde als neue Revision {revision.number} wiederhergestellt und in "
           f"{revision.path} gespeichert.", "success")
     return redirect(url_for("trainer.content_module", module_id=module.id))
@@ -247,10 +235,7 @@ def content_move(module_id: str):
     try:
         publishing.move_module(module.id, direction, author=current_user)
     except ServiceError as error:
-        db.session.rollback()
-        flash(_problem_text(error), "error")
-        return redirect(url_for("trainer.content", _anchor=f"kurs-{module.course_id}"))
-    db.session.commit()
+        return refuse(_problem_text(error), url_for("trainer.content", _anchor=f"kurs-{module.course_id}"))
     flash(f"„{module.title}“ steht jetzt an Position {module.position}. course.yml und die Positionen der "
           f"Module wurden gespeichert.", "success")
     return redirect(url_for("trainer.content", _anchor=f"kurs-{module.course_id}"))
@@ -266,10 +251,8 @@ def content_retire(module_id: str):
     try:
         publishing.retire_module(module.id, reason=request.form.get("reason", ""), author=current_user)
     except ServiceError as error:
-        db.session.rollback()
         return render_template("trainer/content_retire.html", module=module, affected=affected,
                                error=error, reason=request.form.get("reason", "")), 422
-    db.session.commit()
     flash(f"„{module.title}“ ist zurückgezogen: Neue Teilnehmende sehen es nicht mehr. Fortschritt und "
           f"Zertifikate bleiben unverändert; die Datei bleibt in content/ (in course.yml unter „retired:“).",
           "success")
@@ -297,10 +280,7 @@ def content_images(course_id: str):
         try:
             result = publishing.upload_image(course.id, upload.filename, upload.read(), author=current_user)
         except ServiceError as error:
-            db.session.rollback()
-            flash(_problem_text(error), "error")
-            return redirect(url_for("trainer.content_images", course_id=course.id))
-        db.session.commit()
+            return refuse(_problem_text(error), url_for("trainer.content_images", course_id=course.id))
         if result.is_new:
             flash(f"Bild „{result.name}“ gespeichert ({result.width} × {result.height} Pixel, Metadaten entfernt). "
                   f"In einem Modul einbinden mit: {result.markdown}", "success")
@@ -341,13 +321,9 @@ def content_zip():
         try:
             plan = publishing.publish_course_zip(upload.filename, data, author=current_user, message=message)
         except publishing.ContentProblems as error:
-            db.session.rollback()
             return render_template("trainer/content_zip.html", plan=error.plan, error=error, message=message), 422
         except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return redirect(url_for("trainer.content"))
-        db.session.commit()
+            return refuse(error, url_for("trainer.content"))
         flash(f"Kurs „{plan.course_id}“ aus „{upload.filename}“ übernommen: {len(plan.revisions)} neue "
               f"Modulrevision(en), {len(plan.files)} Datei(en) in {plan.folder}/ geschrieben"
               f"{f', {len(plan.removed)} entfernt' if plan.removed else ''}.", "success")

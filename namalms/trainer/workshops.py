@@ -18,6 +18,7 @@ from namalms.models import FORMATS, Workshop
 from namalms.services import ServiceError
 from namalms.services import workshops as service
 from namalms.trainer.blueprint import bp
+from namalms.unit_of_work import refuse
 from namalms.web import role_required
 
 # The confirmation form carries the uploaded file itself (compressed), so what is saved is
@@ -113,10 +114,8 @@ def workshop_new():
         try:
             workshop = service.schedule_workshop(form.draft(), actor=current_user)
         except ServiceError as error:
-            db.session.rollback()
             _show_error(form, error)
         else:
-            db.session.commit()
             flash(f"Workshop „{workshop.title}“ geplant.", "success")
             return redirect(url_for("trainer.workshop", workshop_id=workshop.id))
     return render_template("trainer/workshop_form.html", form=form, workshop=None), 422 if form.errors else 200
@@ -135,10 +134,8 @@ def workshop_edit(workshop_id: int):
         try:
             changed = service.update_workshop(workshop, form.draft(), actor=current_user)
         except ServiceError as error:
-            db.session.rollback()
             _show_error(form, error)
         else:
-            db.session.commit()
             if changed:
                 flash(f"Workshop gespeichert. Geändert: {', '.join(changed)}.", "success")
             else:
@@ -156,11 +153,8 @@ def workshop_cancel(workshop_id: int):
         try:
             service.cancel_workshop(workshop, actor=current_user, reason=request.form.get("reason", ""))
         except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(f"Workshop „{workshop.title}“ abgesagt. Teilnehmende sehen ihn nicht mehr.", "success")
+            return refuse(error, url_for("trainer.workshop", workshop_id=workshop.id))
+        flash(f"Workshop „{workshop.title}“ abgesagt. Teilnehmende sehen ihn nicht mehr.", "success")
         return redirect(url_for("trainer.workshop", workshop_id=workshop.id))
     return render_template("trainer/workshop_cancel.html", workshop=workshop,
                            attended=service.attendance_count(workshop))
@@ -189,10 +183,7 @@ def workshop_attendance(workshop_id: int):
     try:
         outcome = service.record_attendance(workshop, ids, actor=current_user, source="checklist")
     except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("trainer.workshop", workshop_id=workshop.id))
-    db.session.commit()
+        return refuse(error, url_for("trainer.workshop", workshop_id=workshop.id))
     flash(outcome_message(workshop, outcome), "success" if outcome.recorded else "info")
     return redirect(url_for("trainer.workshop", workshop_id=workshop.id))
 
@@ -242,9 +233,7 @@ def workshop_import(workshop_id: int):
     try:
         preview = service.preview_import(workshop, data)
     except ServiceError as error:
-        db.session.rollback()
-        flash(f"„{filename}“ konnte nicht gelesen werden: {error.message}", "error")
-        return back
+        return refuse(f"„{filename}“ konnte nicht gelesen werden: {error.message}", back.location)
     return _render_preview(workshop, preview, data, filename)
 
 
@@ -269,12 +258,8 @@ def workshop_import_confirm(workshop_id: int):
         _, outcome = service.import_attendance(workshop, data, expected=request.form.get("expected", ""),
                                                actor=current_user, filename=filename)
     except service.ImportChanged as changed:
-        db.session.rollback()
         return _render_preview(workshop, changed.preview, data, filename, changed=changed.message), 409
     except ServiceError as error:
-        db.session.rollback()
-        flash(f"Es wurde nichts gespeichert: {error.message}", "error")
-        return back
-    db.session.commit()
+        return refuse(f"Es wurde nichts gespeichert: {error.message}", back.location)
     flash(outcome_message(workshop, outcome), "success" if outcome.recorded else "info")
     return redirect(url_for("trainer.workshop", workshop_id=workshop.id))

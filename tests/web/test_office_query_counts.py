@@ -57,7 +57,8 @@ def test_the_status_list_costs_the_same_for_5_and_for_40_learners(admin_client, 
     seed(35, offset=5)
     many = statements_for(admin_client, url)
     assert len(few) == len(many), "\n".join(many)
-    assert len(many) <= 15
+    # An export reads its ids and each batch in short transactions of their own (one BEGIN each).
+    assert len(many) <= 17
 
 
 @pytest.mark.parametrize("url", API)
@@ -71,4 +72,4 @@ def test_the_api_costs_the_same_for_5_and_for_40_learners(client, url):
     seed(35, offset=5)
     many = statements_for(client, url, headers)
     assert len(few) == len(many), "\n".join(many)
-    assert len(many) <= 15
+    assert len(many) <= 17
