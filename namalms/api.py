@@ -20,6 +20,7 @@ from flask import Blueprint, Flask, jsonify, request, url_for
 from namalms.extensions import csrf, db
 from namalms.models import STATUS_LABELS
 from namalms.office.status import csv_response, xlsx_response
+from namalms.pagination import MAX_PAGE
 from namalms.services import office_queries
 from namalms.services import tokens as token_service
 
@@ -74,10 +75,13 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _positive_int(name: str, default: int) -> int | None:
+    """A whole number ≥ 1 from the query string; very large ones are capped (never an overflow)."""
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    return int(raw) if raw.isdigit() and int(raw) >= 1 else None
+    if not raw.isascii() or not raw.isdigit() or int(raw[:12]) < 1:
+        return None
+    return min(int(raw[:12]), MAX_PAGE)
 
 
 def _paging() -> tuple[int, int, dict[str, str]]:
@@ -142,7 +146,7 @@ def learners():
 
 def _export(make_response):
     filters, errors = office_queries.parse_filters(request.args)
-    catalog = office_queries.load_catalog()
+    catalog = office_queries.load_status_catalog()
     errors.update(catalog.unknown(filters))
     if errors:
         return _error(400, "Invalid query parameters.", fields=errors)

@@ -27,7 +27,7 @@ def asset(sha: str, ext: str):
     """Content images, addressed by hash: immutable, so browsers may cache them for a year."""
     if len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha):
         abort(404)
-    item = db.session.get(Asset, sha) or abort(404)
+    item = db.get_or_404(Asset, sha)
     response = Response(item.data, mimetype=item.mime_type)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, jsonify, redirect, render_template, request, url_for
 
-from namalms.certificates.document import format_german_date
+from namalms.formatting import format_long_date
 from namalms.models import REVOCATION_CATEGORIES
 from namalms.ratelimit import limited
 from namalms.services import certificates as certificate_service
@@ -48,7 +48,7 @@ def show(code: str):
     return render_template(
         "verify/show.html", certificate=certificate, snapshot=snapshot,
         status=certificate_service.status_of(certificate),
-        issued_on=format_german_date(snapshot["issued_at"]), categories=REVOCATION_CATEGORIES,
+        issued_on=format_long_date(snapshot["issued_at"]), categories=REVOCATION_CATEGORIES,
     )
 
 

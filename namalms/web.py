@@ -5,7 +5,9 @@ from functools import wraps
 
 from flask import Flask, abort
 from flask_login import current_user, login_required
+from werkzeug.routing import BaseConverter, ValidationError
 
+from namalms import formatting
 from namalms.models import ROLES
 from namalms.models.base import utcnow
 
@@ -39,29 +41,28 @@ def requested_id(args, name: str) -> int | None:
     return value if 0 < value <= MAX_ID else None
 
 
-def format_date(value, with_time: bool = False) -> str:
-    """German date (and time) in Europe/Berlin."""
-    if value is None:
-        return "–"
-    from zoneinfo import ZoneInfo
+class IdConverter(BaseConverter):
+    """``<id:name>`` in a route: a row id, 1 to 2**63 − 1. Anything else (a 30-digit number that no
+    database integer can hold) is simply no match, i.e. 404 – never an overflow deep inside."""
 
-    local = value.astimezone(ZoneInfo("Europe/Berlin")) if getattr(value, "tzinfo", None) else value
-    return local.strftime("%d.%m.%Y, %H:%M Uhr" if with_time else "%d.%m.%Y")
+    regex = r"[1-9][0-9]{0,18}"
 
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_ID:
+            raise ValidationError()
+        return number
 
-def format_minutes(minutes: int | None) -> str:
-    if not minutes:
-        return "–"
-    hours, rest = divmod(int(minutes), 60)
-    if hours and rest:
-        return f"{hours} Std. {rest} Min."
-    return f"{hours} Std." if hours else f"{rest} Min."
+    def to_url(self, value) -> str:
+        return str(int(value))
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters["date"] = format_date
-    app.jinja_env.filters["datetime"] = lambda v: format_date(v, with_time=True)
-    app.jinja_env.filters["minutes"] = format_minutes
+    app.url_map.converters["id"] = IdConverter
+    app.jinja_env.filters["date"] = formatting.format_date
+    app.jinja_env.filters["datetime"] = formatting.format_datetime
+    app.jinja_env.filters["minutes"] = lambda minutes: formatting.format_duration(minutes or None)
+    app.jinja_env.filters["iso"] = formatting.iso_instant
     app.jinja_env.globals["ROLES"] = ROLES
 
     @app.context_processor

@@ -14,68 +14,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from namalms.formatting import format_date, format_long_date
 
 __all__ = [
-    "GERMAN_MONTHS",
     "CertificateView",
     "ModuleLine",
     "PriorCertificateLine",
     "WorkshopLine",
     "certificate_view",
-    "format_german_date",
-    "format_german_short_date",
     "format_hours",
-    "local_date",
     "total_minutes",
 ]
-
-GERMAN_MONTHS = (
-    "Januar", "Februar", "März", "April", "Mai", "Juni",
-    "Juli", "August", "September", "Oktober", "November", "Dezember",
-)
-
-try:
-    # Learners and the issuer are in NRW: 23:30 UTC on 21 November is 22 November there.
-    _LOCAL_ZONE: ZoneInfo | None = ZoneInfo("Europe/Berlin")
-except ZoneInfoNotFoundError:  # pragma: no cover - only on systems without tz data
-    _LOCAL_ZONE = None
-
-
-def local_date(value: str | date) -> date:
-    """The German calendar day of an ISO timestamp (or date); ``ValueError`` if unreadable.
-
-    A bare date (``2026-11-22``) is taken as it is. A timestamp without a zone is taken as
-    UTC, because that is how the application stores times.
-    """
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        return value
-    elif isinstance(value, str):
-        text = value.strip()
-        if len(text) == 10:
-            return date.fromisoformat(text)
-        moment = datetime.fromisoformat(text)
-    else:
-        raise ValueError(f"not a date: {value!r}")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    if _LOCAL_ZONE is not None:
-        moment = moment.astimezone(_LOCAL_ZONE)
-    return moment.date()
-
-
-def format_german_date(value: str | date) -> str:
-    """``"2026-11-22T09:15:00+00:00"`` → ``"22. November 2026"`` (German local day)."""
-    day = local_date(value)
-    return f"{day.day}. {GERMAN_MONTHS[day.month - 1]} {day.year}"
-
-
-def format_german_short_date(value: str | date) -> str:
-    """``"2026-10-01T10:00:00+00:00"`` → ``"01.10.2026"``, for tables where space is short."""
-    return local_date(value).strftime("%d.%m.%Y")
-
 
 def format_hours(minutes: int | float) -> str:
     """``90`` → ``"1,5 Std."``: minutes as hours with a German decimal comma.
@@ -208,7 +158,7 @@ def _text(mapping: Mapping[str, Any], key: str) -> str:
 
 def _day_or_missing(value: Any) -> str:
     try:
-        return format_german_short_date(value)
+        return format_date(value)
     except (TypeError, ValueError):
         return MISSING
 
@@ -232,7 +182,7 @@ def certificate_view(snapshot: Mapping[str, Any]) -> CertificateView:
     issuer = _section(snapshot, "issuer")
     evidence = _section(snapshot, "evidence")
     try:
-        issued_on = format_german_date(snapshot.get("issued_at"))  # type: ignore[arg-type]
+        issued_on = format_long_date(snapshot.get("issued_at"))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         issued_on = ""
     modules = tuple(

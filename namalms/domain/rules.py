@@ -28,7 +28,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from namalms.formatting import format_date, format_percent, local_date
 
 __all__ = [
     "RULE_TYPES",
@@ -52,14 +53,6 @@ __all__ = [
 # Deeper nesting than this is certainly a mistake (or a recursive YAML anchor); stopping here
 # keeps a bad programme file from crashing the checker with a RecursionError.
 MAX_DEPTH = 32
-
-NBSP = "\u00a0"
-
-try:
-    # Learners live in NRW: a completion at 23:30 UTC happened on the next German calendar day.
-    _LOCAL_ZONE: ZoneInfo | None = ZoneInfo("Europe/Berlin")
-except ZoneInfoNotFoundError:  # pragma: no cover - only on systems without tz data
-    _LOCAL_ZONE = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -588,7 +581,7 @@ class CourseCompleted(Rule):
         explanation = f"{done} von {_counted(total, 'Pflichtmodul', 'Pflichtmodulen')}"
         completed_at = _course_completed_at(course, facts)
         if completed_at is not None:
-            explanation += f" – erfüllt am {_format_date(completed_at)}"
+            explanation += f" – erfüllt am {format_date(completed_at)}"
         return Verdict(
             ok=completed_at is not None,
             kind=self.kind,
@@ -724,16 +717,16 @@ class QuizScore(Rule):
     def evaluate(self, facts: Facts, catalog: Catalog) -> Verdict:
         title = catalog.module_title(self.module_id)
         score = facts.quiz_scores.get(self.module_id)
-        needed = f"benötigt {_percent(self.minimum)}"
+        needed = f"benötigt {format_percent(self.minimum)}"
         if score is None:
             state = f"Quiz „{title}“: noch nicht bearbeitet – {needed}"
         else:
-            state = f"Quiz „{title}“: {_percent(score)} – {needed}"
+            state = f"Quiz „{title}“: {format_percent(score)} – {needed}"
         ok = score is not None and score >= self.minimum
         return Verdict(
             ok=ok,
             kind=self.kind,
-            label=f"Quiz „{title}“ mit mindestens {_percent(self.minimum)} bestanden",
+            label=f"Quiz „{title}“ mit mindestens {format_percent(self.minimum)} bestanden",
             explanation=state,
             done=int(ok),
             total=1,
@@ -877,24 +870,24 @@ class CompletedWithinDays(Rule):
         enrolled_at = facts.enrolled_at.get(self.course_id)
         if enrolled_at is None:
             return _impossible(self.kind, label, "nicht in den Kurs eingeschrieben", total=1)
-        deadline = _local_date(enrolled_at) + timedelta(days=self.days)
+        deadline = local_date(enrolled_at) + timedelta(days=self.days)
         completed_at = _course_completed_at(course, facts)
         if completed_at is not None:
-            ok = _local_date(completed_at) <= deadline
+            ok = local_date(completed_at) <= deadline
             was = "" if ok else "war "
             explanation = (
-                f"abgeschlossen am {_format_date(completed_at)}, Frist {was}bis "
-                f"{_format_day(deadline)}"
+                f"abgeschlossen am {format_date(completed_at)}, Frist {was}bis "
+                f"{format_date(deadline)}"
             )
         else:
             ok = False
             done = len(course.required_ids.intersection(facts.completed_modules))
             required = _counted(len(course.required_ids), "Pflichtmodul", "Pflichtmodulen")
             state = f"{done} von {required}"
-            if _local_date(facts.now) <= deadline:
-                explanation = f"{state}, Frist bis {_format_day(deadline)}"
+            if local_date(facts.now) <= deadline:
+                explanation = f"{state}, Frist bis {format_date(deadline)}"
             else:
-                explanation = f"Frist am {_format_day(deadline)} abgelaufen ({state})"
+                explanation = f"Frist am {format_date(deadline)} abgelaufen ({state})"
         return Verdict(
             ok=ok, kind=self.kind, label=label, explanation=explanation, done=int(ok), total=1
         )
@@ -915,7 +908,7 @@ def _binary(kind: str, label: str, met_at: datetime | None, met: str, unmet: str
         ok=met_at is not None,
         kind=kind,
         label=label,
-        explanation=unmet if met_at is None else f"{met} {_format_date(met_at)}",
+        explanation=unmet if met_at is None else f"{met} {format_date(met_at)}",
         done=0 if met_at is None else 1,
         total=1,
     )
@@ -930,7 +923,7 @@ def _counted_verdict(
     ok = len(times) >= minimum
     if ok:
         # the date the N-th event happened is when the condition became true
-        explanation += f" – erfüllt am {_format_date(times[minimum - 1])}"
+        explanation += f" – erfüllt am {format_date(times[minimum - 1])}"
     return Verdict(
         ok=ok, kind=kind, label=label, explanation=explanation, done=done, total=minimum
     )
@@ -962,27 +955,6 @@ def _course_completed_at(course: CourseInfo, facts: Facts) -> datetime | None:
     if any(moment is None for moment in times):
         return None
     return max(moment for moment in times if moment is not None)
-
-
-def _local_date(moment: datetime) -> date:
-    """The German calendar day of a moment; naive datetimes are taken as they are."""
-    if moment.tzinfo is not None and _LOCAL_ZONE is not None:
-        moment = moment.astimezone(_LOCAL_ZONE)
-    return moment.date()
-
-
-def _format_date(moment: datetime) -> str:
-    """A moment as a German date, DD.MM.YYYY."""
-    return _format_day(_local_date(moment))
-
-
-def _format_day(day: date) -> str:
-    return day.strftime("%d.%m.%Y")
-
-
-def _percent(value: int) -> str:
-    """German percent: number, non-breaking space, %."""
-    return f"{value}{NBSP}%"
 
 
 def _counted(count: int, singular: str, plural: str) -> str:

@@ -6,7 +6,8 @@ import json
 from flask import Response, abort, render_template
 from flask_login import current_user, login_required
 
-from namalms.certificates.document import format_german_date, format_german_short_date, format_hours
+from namalms.certificates.document import format_hours
+from namalms.formatting import format_date, format_long_date
 from namalms.extensions import db
 from namalms.learner.views import bp
 from namalms.models.base import utcnow
@@ -39,8 +40,8 @@ def certificate(number: str):
     snapshot = certificate.snapshot
     return render_template("learner/certificate.html", certificate=certificate, snapshot=snapshot,
                            status=certificate_service.status_of(certificate),
-                           issued_on=format_german_date(snapshot["issued_at"]), format_hours=format_hours,
-                           format_short_date=format_german_short_date)
+                           issued_on=format_long_date(snapshot["issued_at"]), format_hours=format_hours,
+                           format_short_date=format_date)
 
 
 @bp.route("/certificates/<number>.pdf")

@@ -20,17 +20,11 @@ from namalms.web import requested_id, role_required
 bp = Blueprint("learner", __name__)
 
 
-def get_course(course_id: str) -> Course:
-    return db.session.get(Course, course_id) or abort(404)
-
-
 def get_module(module_id: str) -> Module:
-    """The module with its current revision, course and sibling modules loaded in two queries."""
-    module = db.session.get(Module, module_id, options=[
-        joinedload(Module.current_revision), joinedload(Module.course).selectinload(Course.modules)])
-    if module is None or module.current_revision is None:
-        abort(404)
-    return module
+    """The published module with its current revision, course and sibling modules, in two queries."""
+    return db.first_or_404(select(Module).where(Module.id == module_id, Module.current_revision_id.is_not(None))
+                           .options(joinedload(Module.current_revision),
+                                    joinedload(Module.course).selectinload(Course.modules)))
 
 
 @bp.route("/")
@@ -54,14 +48,14 @@ def entry_lock(course_id: str):
 @bp.route("/courses/<course_id>")
 @read_only
 def course(course_id: str):
-    view = course_view(get_course(course_id), current_user if current_user.is_authenticated else None)
+    view = course_view(db.get_or_404(Course, course_id), current_user if current_user.is_authenticated else None)
     return render_template("learner/course.html", view=view, lock=entry_lock(course_id))
 
 
 @bp.route("/courses/<course_id>/enrol", methods=["POST"])
 @role_required("learner")
 def enrol(course_id: str):
-    course = get_course(course_id)
+    course = db.get_or_404(Course, course_id)
     if entry_lock(course.id) is not None:
         flash("Dieser Kurs ist für Sie noch gesperrt. Auf der Kursseite sehen Sie, was noch fehlt.", "error")
         return redirect(url_for("learner.course", course_id=course.id))

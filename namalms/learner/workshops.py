@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import Response, abort, current_app, request, url_for
 from flask_login import current_user, login_required
 
-from namalms.domain.ics import format_span
+from namalms.formatting import format_span
 from namalms.extensions import db
 from namalms.learner.views import bp
 from namalms.models import Workshop
@@ -40,10 +40,10 @@ def calendar_host() -> str:
     return (urlsplit(base).hostname if base else None) or request.host.split(":")[0]
 
 
-@bp.route("/workshops/<int:workshop_id>.ics")
+@bp.route("/workshops/<id:workshop_id>.ics")
 @login_required
 def workshop_ics(workshop_id: int):
-    workshop = db.session.get(Workshop, workshop_id) or abort(404)
+    workshop = db.get_or_404(Workshop, workshop_id)
     if not workshop_service.may_see_details(current_user, workshop.course_id):
         abort(403)
     if workshop.module_id:

@@ -12,15 +12,13 @@ from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from namalms.extensions import db
-from namalms.models import (
-    REVOCATION_CATEGORIES, AuditEvent, Certificate, CertificateDefinition, Course, Enrollment, Module,
-    ModuleProgress, ProgressEvent, User, Workshop, WorkshopAttendance,
-)
+from namalms.models import REVOCATION_CATEGORIES, Certificate, CertificateDefinition, Course, Module, ProgressEvent, User
+from namalms.pagination import requested_page
 from namalms.services import ServiceError
 from namalms.services import certificates as certificate_service
+from namalms.services.learner_records import LearnerRecord, load_record
 from namalms.unit_of_work import refuse
 from namalms.web import role_required
 
@@ -28,6 +26,7 @@ from namalms.office.audit_log import action_label, describe_data, target_label
 from namalms.office.blueprint import bp
 
 HISTORY_STEP = 50
+MAX_HISTORY = 5000
 GROUNDS_LABELS = {"rule": "Regel erfüllt", "office_decision": "Entscheidung des Programmbüros"}
 WORKSHOP_SOURCES = {"checklist": "Anwesenheitsliste", "manual": "von Hand", "csv": "CSV-Import", "cli": "Kommandozeile",
                     "demo": "Demo-Daten"}
@@ -73,83 +72,31 @@ def describe_progress(event: ProgressEvent, modules: dict[str, Module], courses:
     return f"{event.kind} {module if event.module_id else ''}".strip()
 
 
-def load_record(user: User, *, history_limit: int) -> dict:
-    """Everything the record page shows, in a fixed number of queries (no per-row queries)."""
-    modules = {m.id: m for m in db.session.scalars(select(Module).order_by(Module.position))}
-    courses = {c.id: c for c in db.session.scalars(select(Course).order_by(Course.position))}
-    enrolments = list(db.session.scalars(select(Enrollment).where(Enrollment.user_id == user.id)
-                                         .order_by(Enrollment.enrolled_at)))
-    progress_rows = {p.module_id: p for p in db.session.scalars(
-        select(ModuleProgress).where(ModuleProgress.user_id == user.id))}
-    enrolled_ids = [e.course_id for e in enrolments]
-    touched = {modules[mid].course_id for mid in progress_rows if mid in modules}
-    course_tables = []
-    for course_id in [c for c in courses if c in enrolled_ids or c in touched]:
-        rows = [(m, progress_rows.get(m.id)) for m in courses[course_id].modules
-                if not m.is_retired or m.id in progress_rows]
-        course_tables.append((courses[course_id], rows))
-    attempts = list(db.session.scalars(
-        select(ProgressEvent).where(ProgressEvent.user_id == user.id, ProgressEvent.kind == "quiz_attempt")
-        .order_by(ProgressEvent.created_at.desc())))
-    attendances = list(db.session.execute(
-        select(WorkshopAttendance, Workshop).join(Workshop, Workshop.id == WorkshopAttendance.workshop_id)
-        .where(WorkshopAttendance.user_id == user.id).order_by(Workshop.starts_at.desc())).all())
-    workshop_events = list(db.session.scalars(
-        select(ProgressEvent).where(ProgressEvent.user_id == user.id, ProgressEvent.kind == "workshop_attended")
-        .order_by(ProgressEvent.created_at.desc())))
-    certificates = list(db.session.scalars(
-        select(Certificate).where(Certificate.user_id == user.id).order_by(Certificate.issued_at.desc(),
-                                                                              Certificate.id.desc())))
-    progress_events = list(db.session.scalars(
-        select(ProgressEvent).where(ProgressEvent.user_id == user.id)
-        .order_by(ProgressEvent.created_at.desc(), ProgressEvent.id.desc()).limit(history_limit + 1)))
-    audit_events = list(db.session.scalars(
-        select(AuditEvent).where(AuditEvent.subject_user_id == user.id)
-        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(history_limit + 1)))
-    people_ids = {a.recorded_by_id for a, _ in attendances if a.recorded_by_id}
-    people_ids |= {e.data.get("recorded_by") for e in workshop_events if (e.data or {}).get("recorded_by")}
-    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(people_ids)))} if people_ids else {}
-    history = [HistoryEntry(e.created_at, "progress", describe_progress(e, modules, courses, people))
-               for e in progress_events]
+def history_of(record: LearnerRecord, *, limit: int) -> tuple[list[HistoryEntry], bool]:
+    """Progress and audit events merged into one German timeline, newest first; and whether more exist."""
+    history = [HistoryEntry(e.created_at, "progress", describe_progress(e, record.modules, record.courses, record.people))
+               for e in record.progress_events]
     history += [HistoryEntry(a.created_at, "audit", action_label(a.action) + (f" – {target_label(a)}" if a.target_type else ""),
-                             actor=a.actor_label, reason=a.reason, details=describe_data(a.data)) for a in audit_events]
+                             actor=a.actor_label, reason=a.reason, details=describe_data(a.data)) for a in record.audit_events]
     history.sort(key=lambda h: h.at, reverse=True)
-    by_id = {c.id: c for c in certificates}
-    successors = {c.supersedes_id: c for c in certificates if c.supersedes_id}
-    standings = certificate_service.standings(user)
-    held = {s.definition.id for s in standings if s.certificate is not None}
-    grantable = [d for d in certificate_service.active_definitions() if d.id not in held]
-    # Module workshops recorded through a workshop date already appear with that date.
-    dated_modules = {w.module_id for _, w in attendances if w.module_id}
-    return {
-        "modules": modules, "enrolments": enrolments, "course_tables": course_tables, "attempts": attempts,
-        "attendances": attendances, "people": people,
-        "workshop_events": [e for e in workshop_events if e.module_id not in dated_modules],
-        "certificates": certificates, "by_id": by_id, "successors": successors, "standings": standings,
-        "grantable": grantable, "history": history[:history_limit], "has_more_history": len(history) > history_limit,
-    }
-
-
-def _learner_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
+    return history[:limit], len(history) > limit
 
 
 def render_record(user: User, *, errors: dict | None = None, values: dict | None = None, status: int = 200):
-    history_limit = max(min(request.args.get("verlauf", HISTORY_STEP, type=int), 5000), HISTORY_STEP)
+    history_limit = max(min(requested_page(request.args, "verlauf") if "verlauf" in request.args else HISTORY_STEP,
+                            MAX_HISTORY), HISTORY_STEP)
     record = load_record(user, history_limit=history_limit)
+    history, has_more_history = history_of(record, limit=history_limit)
     return render_template(
         "office/record.html", learner=user, categories=REVOCATION_CATEGORIES, grounds_labels=GROUNDS_LABELS,
         workshop_sources=WORKSHOP_SOURCES, errors=errors or {}, values=values or {}, history_limit=history_limit,
-        history_step=HISTORY_STEP, **record), status
+        history_step=HISTORY_STEP, history=history, has_more_history=has_more_history, **vars(record)), status
 
 
-@bp.route("/learners/<int:user_id>")
+@bp.route("/learners/<id:user_id>")
 @role_required("admin")
 def learner_record(user_id: int):
-    return render_record(_learner_or_404(user_id))
+    return render_record(db.get_or_404(User, user_id))
 
 
 def _certificate_of(user: User, certificate_id: int) -> Certificate:
@@ -173,10 +120,10 @@ def _refused(user: User, error: ServiceError, form_key: str):
     return refuse(error, url_for("office.learner_record", user_id=user.id))
 
 
-@bp.route("/learners/<int:user_id>/certificates/<int:certificate_id>/revoke", methods=["POST"])
+@bp.route("/learners/<id:user_id>/certificates/<id:certificate_id>/revoke", methods=["POST"])
 @role_required("admin")
 def revoke_certificate(user_id: int, certificate_id: int):
-    user = _learner_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     certificate = _certificate_of(user, certificate_id)
     try:
         certificate_service.revoke_certificate(certificate, category=request.form.get("category", ""),
@@ -186,10 +133,10 @@ def revoke_certificate(user_id: int, certificate_id: int):
     return _done(user, f"Das Zertifikat {certificate.number} ist widerrufen. Die Prüfseite zeigt das ab sofort.")
 
 
-@bp.route("/learners/<int:user_id>/certificates/<int:certificate_id>/reissue", methods=["POST"])
+@bp.route("/learners/<id:user_id>/certificates/<id:certificate_id>/reissue", methods=["POST"])
 @role_required("admin")
 def reissue_certificate(user_id: int, certificate_id: int):
-    user = _learner_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     certificate = _certificate_of(user, certificate_id)
     try:
         replacement = certificate_service.reissue_certificate(certificate, reason=request.form.get("reason", ""),
@@ -199,10 +146,10 @@ def reissue_certificate(user_id: int, certificate_id: int):
     return _done(user, f"Neu ausgestellt als {replacement.number}; {certificate.number} ist als ersetzt markiert.")
 
 
-@bp.route("/learners/<int:user_id>/certificates/<int:certificate_id>/correct-name", methods=["POST"])
+@bp.route("/learners/<id:user_id>/certificates/<id:certificate_id>/correct-name", methods=["POST"])
 @role_required("admin")
 def correct_name(user_id: int, certificate_id: int):
-    user = _learner_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     certificate = _certificate_of(user, certificate_id)
     try:
         replacement = certificate_service.correct_certificate_name(
@@ -214,10 +161,10 @@ def correct_name(user_id: int, certificate_id: int):
                        f"{certificate.number} ist als ersetzt markiert.")
 
 
-@bp.route("/learners/<int:user_id>/grant", methods=["POST"])
+@bp.route("/learners/<id:user_id>/grant", methods=["POST"])
 @role_required("admin")
 def grant_certificate(user_id: int):
-    user = _learner_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     definition = db.session.get(CertificateDefinition, request.form.get("definition_id", ""))
     if definition is None or not definition.is_active:
         return _refused(user, ServiceError("Bitte wählen Sie das Zertifikat aus, das erteilt werden soll.",

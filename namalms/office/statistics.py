@@ -1,7 +1,7 @@
 """Programme office (admin): statistics as accessible SVG charts, each with its table and a CSV file.
 
 The figures come from namalms.services.statistics (one aggregate query per chart); the drawing
-from namalms.domain.charts. No JavaScript: the server renders the SVG.
+from namalms.formats.charts. No JavaScript: the server renders the SVG.
 """
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 from flask import Response, abort, render_template
 
-from namalms.domain import charts
-from namalms.domain.charts import Bar, BarGroup, Chart, DataTable, Series, format_number, month_label
-from namalms.domain.csv_export import csv_chunks
+from namalms.formats import charts
+from namalms.formats.charts import Bar, BarGroup, Chart, DataTable, Series, format_number, month_label
+from namalms.formats.csv_export import csv_chunks
 from namalms.models.base import utcnow
 from namalms.services import statistics as figures
 from namalms.web import role_required

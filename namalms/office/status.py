@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from flask import Response, render_template, request, stream_with_context
 
-from namalms.domain import csv_export
+from namalms.formats import csv_export
 from namalms.services import office_queries
+from namalms.pagination import requested_page
 from namalms.web import role_required
 
 from namalms.office.blueprint import bp
@@ -14,8 +15,7 @@ from namalms.office.blueprint import bp
 @role_required("admin")
 def index():
     filters, errors = office_queries.parse_filters(request.args)
-    page = max(request.args.get("page", 1, type=int), 1)
-    result = office_queries.status_page(filters, page=page, errors=errors)
+    result = office_queries.status_page(filters, page=requested_page(request.args), errors=errors)
     status = 400 if result.errors else 200
     return render_template("office/status.html", result=result, filters=filters, statuses=office_queries.STATUSES,
                            sorts=office_queries.SORTS), status
@@ -35,14 +35,14 @@ def export_xlsx():
     return xlsx_response(filters)
 
 
-def csv_response(filters: office_queries.StatusFilters, catalog: office_queries.Catalog | None = None) -> Response:
+def csv_response(filters: office_queries.StatusFilters, catalog: office_queries.StatusCatalog | None = None) -> Response:
     """The filtered list as a streamed CSV file for German Excel (shared with the API)."""
     header, rows = office_queries.export_table(filters, catalog=catalog)
     return _download(csv_export.csv_chunks(header, rows), "text/csv; charset=utf-8",
                      office_queries.export_filename("csv"))
 
 
-def xlsx_response(filters: office_queries.StatusFilters, catalog: office_queries.Catalog | None = None) -> Response:
+def xlsx_response(filters: office_queries.StatusFilters, catalog: office_queries.StatusCatalog | None = None) -> Response:
     """The filtered list as a streamed XLSX workbook (shared with the API)."""
     header, rows = office_queries.export_table(filters, catalog=catalog)
     widths = [7, 28, 32, 26, 24, 22, 26, 16, 16] + [18] * (len(header) - 10) + [80]

@@ -55,7 +55,7 @@ def tokens():
     return response, status, {"Cache-Control": "no-store"}
 
 
-@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@bp.route("/tokens/<id:token_id>/revoke", methods=["POST"])
 @role_required("admin")
 def revoke_token(token_id: int):
     form = RevokeForm()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from array import array
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -30,17 +30,17 @@ from sqlalchemy import and_, event, exists, func, literal, or_, select
 from sqlalchemy.engine import Engine
 
 from namalms.extensions import db, reading
+from namalms.formatting import local_date, local_midnight, parse_date
 from namalms.models import (
     STATUS_LABELS, Certificate, CertificateDefinition, Course, District, Eligibility, Enrollment, Module,
     ModuleProgress, Region, User,
 )
 from namalms.models.base import UTCDateTime, utcnow
+from namalms.pagination import PAGE_SIZE, Page, clamp
 
-PAGE_SIZE = 50
 MAX_PER_PAGE = 500
 EXPORT_BATCH = 2000  # learners per batch of the export: few statements, bounded memory
 INACTIVE_AFTER = timedelta(days=90)
-LOCAL_ZONE = ZoneInfo("Europe/Berlin")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)  # sorts "never" before every real date
 MAX_SEARCH = 200
 
@@ -139,17 +139,6 @@ class StatusFilters:
         return replace(self, sort=key, order=order)
 
 
-def parse_date(text: str) -> date | None:
-    """A date as the form sends it (YYYY-MM-DD) or as people type it (DD.MM.YYYY); None if neither."""
-    text = text.strip()
-    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    return None
-
-
 def parse_filters(args: Mapping[str, str]) -> tuple[StatusFilters, dict[str, str]]:
     """Read filters from query parameters. Malformed values are left out, each with a German message."""
     errors: dict[str, str] = {}
@@ -172,8 +161,10 @@ def parse_filters(args: Mapping[str, str]) -> tuple[StatusFilters, dict[str, str
     dates: dict[str, date | None] = {}
     for name, label in (("enrolled_from", "Eingeschrieben ab"), ("enrolled_to", "Eingeschrieben bis")):
         raw = text(name)
-        dates[name] = parse_date(raw) if raw else None
-        if raw and dates[name] is None:
+        try:
+            dates[name] = parse_date(raw) if raw else None
+        except ValueError:
+            dates[name] = None
             errors[name] = f"„{label}“: Bitte ein Datum im Format TT.MM.JJJJ angeben."
     if dates["enrolled_from"] and dates["enrolled_to"] and dates["enrolled_from"] > dates["enrolled_to"]:
         errors["enrolled_to"] = "„Eingeschrieben bis“ liegt vor „Eingeschrieben ab“."
@@ -188,7 +179,7 @@ def parse_filters(args: Mapping[str, str]) -> tuple[StatusFilters, dict[str, str
 # --- the catalogue the page talks about -----------------------------------------------------------
 
 @dataclass(frozen=True)
-class CourseInfo:
+class CourseColumn:
     id: str
     title: str
     short_title: str
@@ -196,7 +187,7 @@ class CourseInfo:
 
 
 @dataclass(frozen=True)
-class DefinitionInfo:
+class CertificateColumn:
     id: str
     title: str
     short_title: str
@@ -204,16 +195,16 @@ class DefinitionInfo:
 
 
 @dataclass(frozen=True)
-class Catalog:
+class StatusCatalog:
     """Courses, certificates, regions and districts: filter options and column titles (5 statements)."""
 
-    courses: dict[str, CourseInfo]
-    definitions: dict[str, DefinitionInfo]
+    courses: dict[str, CourseColumn]
+    definitions: dict[str, CertificateColumn]
     regions: dict[str, str]
     districts: list[tuple[str, str, str]]  # (id, name, region id) in the order of regions.yml
 
     @property
-    def active_definitions(self) -> list[DefinitionInfo]:
+    def active_definitions(self) -> list[CertificateColumn]:
         return [d for d in self.definitions.values() if d.is_active]
 
     def districts_by_region(self) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -246,17 +237,17 @@ def short_certificate_title(title: str) -> str:
     return title
 
 
-def load_catalog() -> Catalog:
+def load_status_catalog() -> StatusCatalog:
     required = dict(db.session.execute(
         select(Module.course_id, func.count()).where(Module.is_required, Module.is_retired.is_(False))
         .group_by(Module.course_id)).all())
     courses = {
-        row.id: CourseInfo(row.id, row.title, row.short_title or row.title, required.get(row.id, 0))
+        row.id: CourseColumn(row.id, row.title, row.short_title or row.title, required.get(row.id, 0))
         for row in db.session.execute(
             select(Course.id, Course.title, Course.short_title).order_by(Course.position, Course.id))
     }
     definitions = {
-        row.id: DefinitionInfo(row.id, row.title, short_certificate_title(row.title), row.is_active)
+        row.id: CertificateColumn(row.id, row.title, short_certificate_title(row.title), row.is_active)
         for row in db.session.execute(
             select(CertificateDefinition.id, CertificateDefinition.title, CertificateDefinition.is_active)
             .order_by(CertificateDefinition.position, CertificateDefinition.id))
@@ -264,7 +255,7 @@ def load_catalog() -> Catalog:
     regions = dict(db.session.execute(select(Region.id, Region.name).order_by(Region.position, Region.name)).all())
     districts = [tuple(row) for row in db.session.execute(
         select(District.id, District.name, District.region_id).order_by(District.position, District.name))]
-    return Catalog(courses, definitions, regions, districts)
+    return StatusCatalog(courses, definitions, regions, districts)
 
 
 # --- the query --------------------------------------------------------------------------------------
@@ -299,10 +290,6 @@ def _one_condition_short():
         Eligibility.missing_count == 1, Eligibility.definition_id.in_(active), ~current))
 
 
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=LOCAL_ZONE).astimezone(timezone.utc)
-
-
 def conditions(filters: StatusFilters, now: datetime) -> list:
     """The WHERE clauses of the filtered list (learners only)."""
     where = [User.role == "learner"]
@@ -321,9 +308,9 @@ def conditions(filters: StatusFilters, now: datetime) -> list:
         if filters.course:
             enrolment.append(Enrollment.course_id == filters.course)
         if filters.enrolled_from:
-            enrolment.append(Enrollment.enrolled_at >= _local_midnight(filters.enrolled_from))
+            enrolment.append(Enrollment.enrolled_at >= local_midnight(filters.enrolled_from))
         if filters.enrolled_to:
-            enrolment.append(Enrollment.enrolled_at < _local_midnight(filters.enrolled_to + timedelta(days=1)))
+            enrolment.append(Enrollment.enrolled_at < local_midnight(filters.enrolled_to + timedelta(days=1)))
         where.append(exists().where(*enrolment))
     if filters.certificate:
         where.append(_holds_valid_certificate(filters.certificate))
@@ -453,7 +440,7 @@ class LearnerStatus:
         return [STATUSES[key] for key in self.statuses]
 
 
-def _learners(rows, catalog: Catalog, now: datetime) -> list[LearnerStatus]:
+def _learners(rows, catalog: StatusCatalog, now: datetime) -> list[LearnerStatus]:
     """Rows of the main statement → LearnerStatus, with their details in four more statements.
 
     Each detail statement comes back in display order (course, certificate, fewest open
@@ -528,35 +515,17 @@ def _statuses(learner: LearnerStatus, cutoff: datetime) -> list[str]:
 
 # --- the page -------------------------------------------------------------------------------------
 
-class Paged:
-    """Page arithmetic for result pages with `total`, `page` and `per_page` fields."""
+@dataclass(frozen=True)
+class StatusPage(Page[LearnerStatus]):
+    """One page of learners, with the filters and catalogue it was read with and filter errors."""
 
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+    filters: StatusFilters | None = None
+    catalog: StatusCatalog | None = None
+    errors: dict[str, str] = field(default_factory=dict)
 
     @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
-@dataclass
-class StatusPage(Paged):
-    filters: StatusFilters
-    catalog: Catalog
-    rows: list[LearnerStatus]
-    total: int
-    page: int
-    per_page: int
-    errors: dict[str, str]
-
-    @property
-    def window(self) -> list[int | None]:
-        return page_window(self.page, self.pages)
+    def rows(self) -> Sequence[LearnerStatus]:
+        return self.items
 
 
 def status_page(filters: StatusFilters, *, page: int = 1, per_page: int = PAGE_SIZE,
@@ -568,31 +537,18 @@ def status_page(filters: StatusFilters, *, page: int = 1, per_page: int = PAGE_S
     """
     now = now or utcnow()
     per_page = min(max(per_page, 1), MAX_PER_PAGE)
-    page = max(page, 1)
-    catalog = load_catalog()
+    catalog = load_status_catalog()
     errors = {**(errors or {}), **catalog.unknown(filters)}
     total = db.session.scalar(select(func.count()).select_from(User).where(*conditions(filters, now))) or 0
+    page = clamp(page, total, per_page)
     statement = _ordered(_learner_columns(), filters, now)
     rows = _read(statement.limit(per_page).offset((page - 1) * per_page)).all()
-    return StatusPage(filters, catalog, _learners(rows, catalog, now), total, page, per_page, errors)
-
-
-def page_window(page: int, pages: int, radius: int = 2) -> list[int | None]:
-    """Page numbers to link: the first, the last and `radius` around the current one; None is a gap."""
-    shown = sorted({1, pages, *range(max(1, page - radius), min(pages, page + radius) + 1)})
-    window: list[int | None] = []
-    for number in shown:
-        if window and number - window[-1] == 2:
-            window.append(number - 1)  # a gap of one page is shown as that page, not as "…"
-        elif window and number - window[-1] > 2:
-            window.append(None)
-        window.append(number)
-    return window
+    return StatusPage(_learners(rows, catalog, now), total, page, per_page, filters, catalog, errors)
 
 
 # --- the export ----------------------------------------------------------------------------------
 
-def iter_learners(filters: StatusFilters, *, catalog: Catalog | None = None, now: datetime | None = None,
+def iter_learners(filters: StatusFilters, *, catalog: StatusCatalog | None = None, now: datetime | None = None,
                   batch_size: int | None = None) -> Iterator[LearnerStatus]:
     """Every learner of the filtered list, in page order, read in batches.
 
@@ -603,7 +559,7 @@ def iter_learners(filters: StatusFilters, *, catalog: Catalog | None = None, now
     transaction (see :func:`_read_apart`) before its rows are handed out.
     """
     now = now or utcnow()
-    catalog = catalog or load_catalog()
+    catalog = catalog or load_status_catalog()
     batch_size = batch_size or EXPORT_BATCH
     ids = array("q", (row[0] for row in _read_apart(
         _ordered(select(User.id).outerjoin(Region, Region.id == User.region_id), filters, now))))
@@ -615,7 +571,7 @@ def iter_learners(filters: StatusFilters, *, catalog: Catalog | None = None, now
         yield from _learners(rows, catalog, now)
 
 
-def export_header(catalog: Catalog) -> list[str]:
+def export_header(catalog: StatusCatalog) -> list[str]:
     """Column titles of the export; one block per course and per certificate."""
     header = ["ID", "Name", "E-Mail", "Kommune", "Kreis/Stadt", "Region", "Status", "Eingeschrieben am",
               "Letzte Aktivität"]
@@ -628,7 +584,7 @@ def export_header(catalog: Catalog) -> list[str]:
     return header
 
 
-def export_values(learner: LearnerStatus, catalog: Catalog) -> list:
+def export_values(learner: LearnerStatus, catalog: StatusCatalog) -> list:
     """One learner as export cells (text, numbers and dates; the writer formats them)."""
     values: list = [learner.id, learner.name, learner.email, learner.municipality, learner.district or "",
                     learner.region or "", ", ".join(learner.status_labels), learner.first_enrolled_at,
@@ -645,17 +601,17 @@ def export_values(learner: LearnerStatus, catalog: Catalog) -> list:
     return values
 
 
-def export_table(filters: StatusFilters, *, catalog: Catalog | None = None,
+def export_table(filters: StatusFilters, *, catalog: StatusCatalog | None = None,
                  now: datetime | None = None) -> tuple[list[str], Iterator[list]]:
     """Header and (lazy) rows of the export of exactly the filtered list, in page order."""
-    catalog = catalog or load_catalog()
+    catalog = catalog or load_status_catalog()
     learners = iter_learners(filters, catalog=catalog, now=now)
     return export_header(catalog), (export_values(learner, catalog) for learner in learners)
 
 
 def export_filename(extension: str, *, today: date | None = None) -> str:
     """namalms-zertifizierungsstand-2026-11-22.csv (the German calendar day)."""
-    today = today or utcnow().astimezone(LOCAL_ZONE).date()
+    today = today or local_date(utcnow())
     return f"namalms-zertifizierungsstand-{today.isoformat()}.{extension}"
 
 
@@ -672,19 +628,10 @@ class CertificateRow:
     status: str
 
 
-@dataclass
-class CertificateList(Paged):
-    items: list[CertificateRow]
-    total: int
-    page: int
-    per_page: int
-
-
 def certificate_list(*, page: int = 1, per_page: int = PAGE_SIZE, status: str = "", definition: str = "",
-                     number: str = "") -> CertificateList:
+                     number: str = "") -> Page[CertificateRow]:
     """Issued certificates (oldest first) with holder and definition, one page of them (2 statements)."""
     per_page = min(max(per_page, 1), MAX_PER_PAGE)
-    page = max(page, 1)
     where = [Certificate.number.is_not(None)]
     if status:
         where.append(Certificate.status == status)
@@ -693,10 +640,11 @@ def certificate_list(*, page: int = 1, per_page: int = PAGE_SIZE, status: str = 
     if number:
         where.append(Certificate.number == number.strip().upper())
     total = db.session.scalar(select(func.count()).select_from(Certificate).where(*where)) or 0
+    page = clamp(page, total, per_page)
     rows = db.session.execute(
         select(Certificate.number, Certificate.user_id, User.name, Certificate.definition_id,
                CertificateDefinition.title, Certificate.issued_at, Certificate.status)
         .join(User, User.id == Certificate.user_id)
         .join(CertificateDefinition, CertificateDefinition.id == Certificate.definition_id)
         .where(*where).order_by(Certificate.id).limit(per_page).offset((page - 1) * per_page)).all()
-    return CertificateList([CertificateRow(*row) for row in rows], total, page, per_page)
+    return Page([CertificateRow(*row) for row in rows], total, page, per_page)

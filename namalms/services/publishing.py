@@ -45,6 +45,7 @@ from namalms.content.render import render_markdown
 from namalms.content.yamlnodes import LineDict, YamlError, load_yaml
 from namalms.content.zipimport import ZipRejected, read_course_zip
 from namalms.extensions import db
+from namalms.formatting import format_datetime
 from namalms.models import Asset, ContentRevision, Course, Module, ModuleProgress, User
 from namalms.services import ServiceError
 from namalms.services.audit import record_audit
@@ -74,7 +75,7 @@ class ContentConflict(ServiceError):
 
     def __init__(self, plan, current: ContentRevision):
         who = current.author_label or "jemand anderes"
-        when = _local_time(current.created_at)
+        when = format_datetime(current.created_at)
         super().__init__(
             f"Konflikt: Während Sie bearbeitet haben, hat {who} am {when} Revision {current.number} "
             f"dieses Moduls veröffentlicht. Ihre Fassung wurde nicht veröffentlicht und nichts wurde "
@@ -87,12 +88,6 @@ class ContentConflict(ServiceError):
 
 class NothingChanged(ServiceError):
     """Nothing to publish: the text is the published one."""
-
-
-def _local_time(value: datetime) -> str:
-    from namalms.web import format_date
-
-    return format_date(value, with_time=True)
 
 
 # --- the content folder ----------------------------------------------------------------------

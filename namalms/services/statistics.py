@@ -14,24 +14,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, literal_column, select
 
-from namalms.domain.charts import month_sequence
+from namalms.formats.charts import month_sequence
 from namalms.extensions import db
+from namalms.formatting import month_start, to_local
 from namalms.models import Certificate, CertificateDefinition, Course, Enrollment, Module, ModuleProgress, Region, User
 from namalms.models.base import utcnow
 
-BERLIN = ZoneInfo("Europe/Berlin")
 MONTHS = 12
 NO_REGION = "ohne Angabe"
 
 
-def berlin_month_start(year: int, month: int) -> datetime:
-    """The UTC instant at which this month begins in Germany."""
-    return datetime(year, month, 1, tzinfo=BERLIN).astimezone(timezone.utc)
-
-
 def recent_months(now: datetime | None = None, count: int = MONTHS) -> list[tuple[int, int]]:
     """The last `count` months in Europe/Berlin, the current one last."""
-    local = (now or utcnow()).astimezone(BERLIN)
+    local = to_local(now or utcnow())
     return month_sequence(local.year, local.month, count)
 
 
@@ -39,7 +34,7 @@ def _month_bucket(column, months: list[tuple[int, int]]):
     """('YYYY-MM' of the German month the timestamp falls in, lower bound, upper bound)."""
     year, month = months[-1]
     after_last = (year + 1, 1) if month == 12 else (year, month + 1)
-    bounds = [berlin_month_start(*m) for m in months] + [berlin_month_start(*after_last)]
+    bounds = [month_start(*m) for m in months] + [month_start(*after_last)]
     # The month keys are SQL literals built from integers, never from input. Callers group by the
     # column's label: PostgreSQL would not take two copies of a CASE with bind parameters for one.
     bucket = case(*((column < bounds[i + 1], literal_column(f"'{y:04d}-{m:02d}'"))

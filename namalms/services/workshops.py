@@ -10,21 +10,24 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from namalms.domain import ics
-from namalms.domain.attendance_csv import AttendanceCsvError, AttendanceList, Duplicate, parse_attendance_csv
+from namalms.formats import ics
+from namalms.formats.attendance_csv import AttendanceCsvError, AttendanceList, Duplicate, parse_attendance_csv
 from namalms.domain.progress import MISSING_WORKSHOP, ModuleRequirements, ModuleState, module_completion
+from namalms import formatting
 from namalms.extensions import db
+from namalms.formatting import to_local
 from namalms.models import (
     FORMATS, AuditEvent, Certificate, CertificateDefinition, Course, Eligibility, Enrollment, Module,
     ModuleProgress, ProgressEvent, Region, User, Workshop, WorkshopAttendance,
 )
 from namalms.models.base import utcnow
+from namalms.pagination import Page, paginate
 from namalms.services import ServiceError
 from namalms.services import progress as progress_service
 from namalms.services.audit import record_audit
@@ -62,7 +65,7 @@ class WorkshopDraft:
 
 def draft_from(workshop: Workshop) -> WorkshopDraft:
     """The form values of a scheduled workshop, in local time (for editing)."""
-    start, end = ics.utc_to_local(workshop.starts_at), ics.utc_to_local(workshop.ends_at)
+    start, end = to_local(workshop.starts_at), to_local(workshop.ends_at)
     return WorkshopDraft(
         target=f"module:{workshop.module_id}" if workshop.module_id else f"course:{workshop.course_id}",
         title=workshop.title, description=workshop.description or "",
@@ -78,19 +81,12 @@ def parse_date(value: str, field_name: str, label: str) -> date:
     value = (value or "").strip()
     if not value:
         raise ServiceError(f"Bitte geben Sie {label} an.", field_name)
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", value)
-    if match:
-        year, month, day = (int(g) for g in match.groups())
-    else:
-        match = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})", value)
-        if not match:
-            raise ServiceError(f"Bitte geben Sie {label} als TT.MM.JJJJ an, z. B. 14.04.2026.", field_name)
-        day, month, year = (int(g) for g in match.groups())
-        year += 2000 if year < 100 else 0
     try:
-        return date(year, month, day)
-    except ValueError:
+        return formatting.parse_date(value)
+    except formatting.NoSuchDay:
         raise ServiceError(f"Den Tag „{value}“ gibt es nicht.", field_name) from None
+    except ValueError:
+        raise ServiceError(f"Bitte geben Sie {label} als TT.MM.JJJJ an, z. B. 14.04.2026.", field_name) from None
 
 
 def parse_time(value: str, field_name: str, label: str) -> time:
@@ -106,8 +102,8 @@ def parse_time(value: str, field_name: str, label: str) -> time:
 
 def _local(day: date, clock: time, field_name: str) -> datetime:
     try:
-        return ics.local_to_utc(day, clock)
-    except ics.LocalTimeError as error:
+        return formatting.local_to_utc(day, clock)
+    except formatting.LocalTimeError as error:
         raise ServiceError(str(error), field_name) from None
 
 
@@ -248,21 +244,14 @@ class WorkshopRow:
     enrolled: int
 
 
-def overview(*, now: datetime | None = None, past_page: int = 1) -> tuple[list[WorkshopRow], list[WorkshopRow], int]:
-    """Upcoming workshops (soonest first) and one page of past ones (latest first), in four queries.
-
-    Returns (upcoming, past, number of past pages).
-    """
+def overview(*, now: datetime | None = None, past_page: int = 1) -> tuple[list[WorkshopRow], Page[WorkshopRow]]:
+    """Upcoming workshops (soonest first) and one page of past ones (latest first), in five queries."""
     now = now or utcnow()
     upcoming = list(db.session.scalars(select(Workshop).where(Workshop.ends_at >= now)
                                        .order_by(Workshop.starts_at, Workshop.id)))
-    past_total = db.session.scalar(select(func.count()).select_from(Workshop).where(Workshop.ends_at < now)) or 0
-    pages = max(1, math.ceil(past_total / PAGE_SIZE))
-    past_page = min(max(past_page, 1), pages)
-    past = list(db.session.scalars(select(Workshop).where(Workshop.ends_at < now)
-                                   .order_by(Workshop.starts_at.desc(), Workshop.id.desc())
-                                   .limit(PAGE_SIZE).offset((past_page - 1) * PAGE_SIZE)))
-    ids = [w.id for w in upcoming + past]
+    past = paginate(select(Workshop).where(Workshop.ends_at < now)
+                    .order_by(Workshop.starts_at.desc(), Workshop.id.desc()), past_page)
+    ids = [w.id for w in upcoming + list(past.items)]
     attended = dict(db.session.execute(
         select(WorkshopAttendance.workshop_id, func.count()).where(WorkshopAttendance.workshop_id.in_(ids))
         .group_by(WorkshopAttendance.workshop_id)).all()) if ids else {}
@@ -273,7 +262,7 @@ def overview(*, now: datetime | None = None, past_page: int = 1) -> tuple[list[W
     def rows(workshops):
         return [WorkshopRow(w, attended.get(w.id, 0), enrolled.get(w.course_id, 0)) for w in workshops]
 
-    return rows(upcoming), rows(past), pages
+    return rows(upcoming), replace(past, items=rows(past.items))
 
 
 def upcoming_workshops(course_id: str, module_id: str | None = None, *,
@@ -397,7 +386,7 @@ def record_attendance(workshop: Workshop, user_ids: list[int], *, actor: User, s
         raise ServiceError("Dieser Workshop ist abgesagt; Teilnahme kann nicht eingetragen werden.")
     if workshop.starts_at > now:
         raise ServiceError("Teilnahme kann erst ab Beginn des Workshops eingetragen werden "
-                           f"({ics.format_span(workshop.starts_at, workshop.ends_at)}).")
+                           f"({formatting.format_span(workshop.starts_at, workshop.ends_at)}).")
     if source not in SOURCES:
         raise ValueError(f"unknown attendance source {source!r}")
     wanted = sorted(set(user_ids))
@@ -553,172 +542,6 @@ def import_attendance(workshop: Workshop, data: bytes, *, expected: str, actor: 
                        "unmatched": len(preview.unmatched), "duplicates": len(preview.duplicates)})
     db.session.flush()
     return preview, outcome
-
-
-# --- the trainer's matrix -------------------------------------------------------------------------------
-
-@dataclass
-class Cell:
-    """One learner in one module, as the matrix shows it."""
-
-    progress: ModuleProgress | None
-
-    @property
-    def is_complete(self) -> bool:
-        return bool(self.progress and self.progress.completed_at)
-
-    @property
-    def is_done(self) -> bool:
-        return bool(self.progress and self.progress.done_at)
-
-    @property
-    def quiz_score(self) -> int | None:
-        return self.progress.best_quiz_score if self.progress else None
-
-    @property
-    def is_quiz_passed(self) -> bool:
-        return bool(self.progress and self.progress.quiz_passed_at)
-
-    @property
-    def has_workshop(self) -> bool:
-        return bool(self.progress and self.progress.workshop_attended_at)
-
-    @property
-    def is_started(self) -> bool:
-        return bool(self.progress and (self.progress.first_viewed_at or self.progress.done_at))
-
-    @property
-    def key(self) -> str:
-        if self.is_complete:
-            return "complete"
-        return "started" if self.is_started or self.quiz_score is not None or self.has_workshop else "new"
-
-    @property
-    def description(self) -> str:
-        """The cell in words, for screen readers."""
-        if self.is_complete:
-            parts = ["abgeschlossen"]
-        elif self.key == "new":
-            return "noch nicht begonnen"
-        else:
-            parts = ["durchgearbeitet" if self.is_done else "begonnen"]
-        if self.quiz_score is not None:
-            parts.append(f"Selbstcheck {self.quiz_score} %" + ("" if self.is_quiz_passed else " (nicht bestanden)"))
-        if self.has_workshop:
-            parts.append("Workshop besucht")
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class NearCertificate:
-    title: str
-    missing: tuple[str, ...]
-
-
-@dataclass
-class MatrixRow:
-    user: User
-    region: str
-    cells: list[Cell]
-    completed: int
-    required: int
-    near: list[NearCertificate]
-
-
-@dataclass
-class LearnerMatrix:
-    courses: list[Course]
-    regions: list[Region]
-    course: Course | None
-    modules: list[Module]
-    rows: list[MatrixRow]
-    total: int
-    page: int
-    pages: int
-    page_size: int = PAGE_SIZE
-
-
-SORTS = {"name": "Name (A–Z)", "fortschritt": "Fortschritt (meiste Module zuerst)",
-         "zertifikat": "1 Schritt vor dem Zertifikat zuerst"}
-
-
-def _name_or_email_matches(search: str):
-    term = " ".join(search.split())
-    # lower() on both sides for PostgreSQL; the unchanged term too, because SQLite's lower()
-    # leaves „Ö“ and friends alone.
-    return or_(func.lower(User.name).contains(term.lower(), autoescape=True),
-               User.name.contains(term, autoescape=True),
-               User.email.contains(term.lower(), autoescape=True))
-
-
-def _near_certificate_clause():
-    """SQL: this learner's last evaluation says one condition is missing for a certificate they lack."""
-    held = exists().where(Certificate.user_id == Eligibility.user_id,
-                          Certificate.definition_id == Eligibility.definition_id,
-                          Certificate.current_marker.is_(True))
-    return and_(Eligibility.is_met.is_(False), Eligibility.missing_count == 1, ~held,
-                Eligibility.definition_id.in_(select(CertificateDefinition.id).where(CertificateDefinition.is_active)))
-
-
-def learner_matrix(course_id: str | None = None, *, region_id: str = "", search: str = "",
-                   one_step_only: bool = False, sort: str = "name", page: int = 1) -> LearnerMatrix:
-    """One page of a course's learners × modules, in a fixed number of queries (seven).
-
-    „One step from a certificate“ reads the Eligibility table, which holds each learner's last
-    evaluated standing, so no rules are run here.
-    """
-    courses = list(db.session.scalars(select(Course).order_by(Course.position)))
-    regions = list(db.session.scalars(select(Region).order_by(Region.position, Region.name)))
-    course = next((c for c in courses if c.id == course_id), courses[0] if courses else None)
-    if course is None:
-        return LearnerMatrix(courses, regions, None, [], [], 0, 1, 1)
-    modules = list(db.session.scalars(select(Module).where(Module.course_id == course.id, Module.is_retired.is_(False))
-                                      .order_by(Module.position)))
-    near = exists().where(Eligibility.user_id == User.id, _near_certificate_clause())
-    query = (select(User).join(Enrollment, Enrollment.user_id == User.id)
-             .where(Enrollment.course_id == course.id, User.role == "learner"))
-    if region_id == "-":
-        query = query.where(User.region_id.is_(None))
-    elif region_id:
-        query = query.where(User.region_id == region_id)
-    if search.strip():
-        query = query.where(_name_or_email_matches(search))
-    if one_step_only:
-        query = query.where(near)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    if sort == "fortschritt":
-        done = (select(func.count()).select_from(ModuleProgress)
-                .where(ModuleProgress.user_id == User.id, ModuleProgress.completed_at.is_not(None),
-                       ModuleProgress.module_id.in_([m.id for m in modules])).scalar_subquery())
-        query = query.order_by(done.desc(), User.name, User.id)
-    elif sort == "zertifikat":
-        query = query.order_by(case((near, 0), else_=1), User.name, User.id)
-    else:
-        query = query.order_by(User.name, User.id)
-    users = list(db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
-    ids = [u.id for u in users]
-    progress: dict[tuple[int, str], ModuleProgress] = {}
-    nearby: dict[int, list[NearCertificate]] = {}
-    if ids:
-        progress = {(p.user_id, p.module_id): p for p in db.session.scalars(select(ModuleProgress).where(
-            ModuleProgress.user_id.in_(ids), ModuleProgress.module_id.in_([m.id for m in modules])))}
-        for row, title in db.session.execute(
-                select(Eligibility, CertificateDefinition.title)
-                .join(CertificateDefinition, CertificateDefinition.id == Eligibility.definition_id)
-                .where(Eligibility.user_id.in_(ids), _near_certificate_clause())
-                .order_by(CertificateDefinition.position)):
-            nearby.setdefault(row.user_id, []).append(NearCertificate(title, tuple(row.missing or ())))
-    region_names = {r.id: r.name for r in regions}
-    required = [m.id for m in modules if m.is_required]
-    rows = []
-    for user in users:
-        cells = [Cell(progress.get((user.id, m.id))) for m in modules]
-        completed = sum(1 for m, c in zip(modules, cells) if c.is_complete and m.id in required)
-        rows.append(MatrixRow(user, region_names.get(user.region_id, "–"), cells, completed, len(required),
-                              nearby.get(user.id, [])))
-    return LearnerMatrix(courses, regions, course, modules, rows, total, page, pages)
 
 
 # --- choices for the scheduling form -------------------------------------------------------------------

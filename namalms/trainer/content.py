@@ -12,6 +12,7 @@ import re
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from namalms.content.diffing import annotate_lines, side_by_side, unified_diff
 from namalms.domain.sdgs import SDG_NAMES
@@ -28,15 +29,9 @@ TRAINERS = ("trainer", "admin")
 _IMAGE_PATH = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*/img/[^/\\]+\.(?:png|jpe?g|webp)$", re.IGNORECASE)
 
 
-def _module_or_404(module_id: str) -> Module:
-    module = db.session.get(Module, module_id)
-    if module is None or module.current_revision_id is None:
-        abort(404)
-    return module
-
-
-def _course_or_404(course_id: str) -> Course:
-    return db.session.get(Course, course_id) or abort(404)
+def _published_module(module_id: str) -> Module:
+    """The module if it has been published (a module row without a revision is not shown)."""
+    return db.first_or_404(select(Module).where(Module.id == module_id, Module.current_revision_id.is_not(None)))
 
 
 @bp.route("/content")
@@ -116,7 +111,7 @@ def _handle_editor_post(*, module: Module | None, course: Course):
 @bp.route("/content/module/<module_id>/bearbeiten", methods=["GET", "POST"])
 @role_required(*TRAINERS)
 def content_edit(module_id: str):
-    module = _module_or_404(module_id)
+    module = _published_module(module_id)
     if module.is_retired:
         flash("Dieses Modul ist zurückgezogen und kann nicht mehr bearbeitet werden.", "error")
         return redirect(url_for("trainer.content_module", module_id=module.id))
@@ -129,7 +124,7 @@ def content_edit(module_id: str):
 @bp.route("/content/kurs/<course_id>/neu", methods=["GET", "POST"])
 @role_required(*TRAINERS)
 def content_new(course_id: str):
-    course = _course_or_404(course_id)
+    course = db.get_or_404(Course, course_id)
     if request.method == "GET":
         return _editor(source=publishing.new_module_skeleton(course.id), course=course)
     return _handle_editor_post(module=None, course=course)
@@ -162,16 +157,16 @@ def content_upload():
 @bp.route("/content/module/<module_id>")
 @role_required(*TRAINERS)
 def content_module(module_id: str):
-    module = _module_or_404(module_id)
+    module = _published_module(module_id)
     revisions = publishing.revisions_of(module.id)
     affected = publishing.affected_learners([module.id])[module.id]
     return render_template("trainer/content_module.html", module=module, revisions=revisions, affected=affected)
 
 
-@bp.route("/content/module/<module_id>/revision/<int:number>")
+@bp.route("/content/module/<module_id>/revision/<id:number>")
 @role_required(*TRAINERS)
 def content_revision(module_id: str, number: int):
-    module = _module_or_404(module_id)
+    module = _published_module(module_id)
     try:
         revision = publishing.revision_of(module.id, number)
     except ServiceError:
@@ -183,7 +178,7 @@ def content_revision(module_id: str, number: int):
 @bp.route("/content/module/<module_id>/vergleich")
 @role_required(*TRAINERS)
 def content_diff(module_id: str):
-    module = _module_or_404(module_id)
+    module = _published_module(module_id)
     old_number = request.args.get("alt", type=int)
     new_number = request.args.get("neu", type=int)
     if old_number is None or new_number is None:
@@ -204,7 +199,7 @@ def content_diff(module_id: str):
 @bp.route("/content/module/<module_id>/wiederherstellen", methods=["POST"])
 @role_required(*TRAINERS)
 def content_restore(module_id: str):
-    module = _module_or_404(module_id)
+    module = _published_module(module_id)
     number = request.form.get("revision", type=int)
     base_revision_id = request.form.get("base_revision_id", type=int)
     if number is None:
@@ -230,7 +225,7 @@ def content_restore(module_id: str):
 @bp.route("/content/module/<module_id>/verschieben", methods=["POST"])
 @role_required(*TRAINERS)
 def content_move(module_id: str):
-    module = _module_or_404(module_id)
+    module = _published_module(module_id)
     direction = {"hoch": "up", "runter": "down"}.get(request.form.get("richtung", ""), "")
     try:
         publishing.move_module(module.id, direction, author=current_user)
@@ -244,7 +239,7 @@ def content_move(module_id: str):
 @bp.route("/content/module/<module_id>/zurueckziehen", methods=["GET", "POST"])
 @role_required(*TRAINERS)
 def content_retire(module_id: str):
-    module = _module_or_404(module_id)
+    module = _published_module(module_id)
     affected = publishing.affected_learners([module.id])[module.id]
     if request.method == "GET" or module.is_retired:
         return render_template("trainer/content_retire.html", module=module, affected=affected, error=None)
@@ -271,7 +266,7 @@ def _problem_text(error: ServiceError) -> str:
 @bp.route("/content/kurs/<course_id>/bilder", methods=["GET", "POST"])
 @role_required(*TRAINERS)
 def content_images(course_id: str):
-    course = _course_or_404(course_id)
+    course = db.get_or_404(Course, course_id)
     if request.method == "POST":
         upload = request.files.get("image")
         if upload is None or not upload.filename:

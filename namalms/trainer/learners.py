@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import render_template, request, url_for
 
-from namalms.services import workshops as service
+from namalms.services import learner_matrix as service
+from namalms.pagination import requested_page
 from namalms.trainer.blueprint import bp
 from namalms.web import role_required
 
@@ -20,13 +21,15 @@ def learners():
     }
     matrix = service.learner_matrix(
         filters["kurs"] or None, region_id=filters["region"], search=filters["q"],
-        one_step_only=bool(filters["nur"]), sort=filters["sort"], page=request.args.get("seite", 1, type=int))
+        one_step_only=bool(filters["nur"]), sort=filters["sort"], page=requested_page(request.args))
     if matrix.course is not None:
         filters["kurs"] = matrix.course.id
 
     def link(**changes) -> str:
         """This page with some filters changed; empty ones are left out of the address."""
-        params = {**filters, "seite": matrix.page, **changes}
+        params = {**filters, "page": matrix.rows.page, **changes}
         return url_for("trainer.learners", **{k: v for k, v in params.items() if v not in ("", None, 1)})
 
-    return render_template("trainer/learners.html", matrix=matrix, filters=filters, sorts=service.SORTS, link=link)
+    page_args = {key: value for key, value in filters.items() if value}
+    return render_template("trainer/learners.html", matrix=matrix, filters=filters, sorts=service.SORTS, link=link,
+                           page_args=page_args)

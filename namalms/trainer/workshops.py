@@ -12,12 +12,13 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from namalms.domain.attendance_csv import MAX_BYTES
+from namalms.formats.attendance_csv import MAX_BYTES
 from namalms.extensions import db
 from namalms.models import FORMATS, Workshop
 from namalms.services import ServiceError
 from namalms.services import workshops as service
 from namalms.trainer.blueprint import bp
+from namalms.pagination import requested_page
 from namalms.unit_of_work import refuse
 from namalms.web import role_required
 
@@ -52,10 +53,6 @@ def target_choices() -> list[SelectChoice]:
     return [SelectChoice("", "– bitte wählen –")] + [
         SelectChoice(value, label, optgroup=course) for course, options in service.target_choices()
         for value, label in options]
-
-
-def get_workshop(workshop_id: int) -> Workshop:
-    return db.session.get(Workshop, workshop_id) or abort(404)
 
 
 def _show_error(form: WorkshopForm, error: ServiceError) -> None:
@@ -95,9 +92,8 @@ def outcome_message(workshop: Workshop, outcome: service.AttendanceOutcome) -> s
 @bp.route("/workshops")
 @role_required("trainer", "admin")
 def workshops():
-    upcoming, past, pages = service.overview(past_page=request.args.get("seite", 1, type=int))
-    page = min(max(request.args.get("seite", 1, type=int), 1), pages)
-    return render_template("trainer/workshops.html", upcoming=upcoming, past=past, page=page, pages=pages)
+    upcoming, past = service.overview(past_page=requested_page(request.args))
+    return render_template("trainer/workshops.html", upcoming=upcoming, past=past)
 
 
 @bp.route("/workshops/new", methods=["GET", "POST"])
@@ -121,10 +117,10 @@ def workshop_new():
     return render_template("trainer/workshop_form.html", form=form, workshop=None), 422 if form.errors else 200
 
 
-@bp.route("/workshops/<int:workshop_id>/edit", methods=["GET", "POST"])
+@bp.route("/workshops/<id:workshop_id>/edit", methods=["GET", "POST"])
 @role_required("trainer", "admin")
 def workshop_edit(workshop_id: int):
-    workshop = get_workshop(workshop_id)
+    workshop = db.get_or_404(Workshop, workshop_id)
     if workshop.is_cancelled:
         flash("Ein abgesagter Workshop kann nicht mehr bearbeitet werden.", "error")
         return redirect(url_for("trainer.workshop", workshop_id=workshop.id))
@@ -145,10 +141,10 @@ def workshop_edit(workshop_id: int):
             422 if form.errors else 200)
 
 
-@bp.route("/workshops/<int:workshop_id>/cancel", methods=["GET", "POST"])
+@bp.route("/workshops/<id:workshop_id>/cancel", methods=["GET", "POST"])
 @role_required("trainer", "admin")
 def workshop_cancel(workshop_id: int):
-    workshop = get_workshop(workshop_id)
+    workshop = db.get_or_404(Workshop, workshop_id)
     if request.method == "POST":
         try:
             service.cancel_workshop(workshop, actor=current_user, reason=request.form.get("reason", ""))
@@ -162,20 +158,20 @@ def workshop_cancel(workshop_id: int):
 
 # --- attendance -----------------------------------------------------------------------------------------
 
-@bp.route("/workshops/<int:workshop_id>")
+@bp.route("/workshops/<id:workshop_id>")
 @role_required("trainer", "admin")
 def workshop(workshop_id: int):
-    workshop = get_workshop(workshop_id)
+    workshop = db.get_or_404(Workshop, workshop_id)
     search = request.args.get("q", "").strip()
     entries = service.roster(workshop, search=search)
     return render_template("trainer/workshop.html", workshop=workshop, entries=entries, search=search,
                            sources=service.SOURCES)
 
 
-@bp.route("/workshops/<int:workshop_id>/attendance", methods=["POST"])
+@bp.route("/workshops/<id:workshop_id>/attendance", methods=["POST"])
 @role_required("trainer", "admin")
 def workshop_attendance(workshop_id: int):
-    workshop = get_workshop(workshop_id)
+    workshop = db.get_or_404(Workshop, workshop_id)
     ids = [int(v) for v in request.form.getlist("user_id") if v.isdigit()]
     if not ids:
         flash("Bitte kreuzen Sie mindestens eine Person an, die teilgenommen hat.", "error")
@@ -216,11 +212,11 @@ def _render_preview(workshop: Workshop, preview: service.ImportPreview, data: by
                            carried=_carry(data), changed=changed)
 
 
-@bp.route("/workshops/<int:workshop_id>/import", methods=["POST"])
+@bp.route("/workshops/<id:workshop_id>/import", methods=["POST"])
 @role_required("trainer", "admin")
 def workshop_import(workshop_id: int):
     """Step 1: read the list and show what it would record. Nothing is saved here."""
-    workshop = get_workshop(workshop_id)
+    workshop = db.get_or_404(Workshop, workshop_id)
     data, filename = _uploaded()
     back = redirect(url_for("trainer.workshop", workshop_id=workshop.id, _anchor="csv-import"))
     if data is None:
@@ -237,11 +233,11 @@ def workshop_import(workshop_id: int):
     return _render_preview(workshop, preview, data, filename)
 
 
-@bp.route("/workshops/<int:workshop_id>/import/confirm", methods=["POST"])
+@bp.route("/workshops/<id:workshop_id>/import/confirm", methods=["POST"])
 @role_required("trainer", "admin")
 def workshop_import_confirm(workshop_id: int):
     """Step 2: read the same list again and record everyone it matches, all in one transaction."""
-    workshop = get_workshop(workshop_id)
+    workshop = db.get_or_404(Workshop, workshop_id)
     filename = request.form.get("filename", "")[:200]
     digest = request.form.get("sha256", "")
     back = redirect(url_for("trainer.workshop", workshop_id=workshop.id, _anchor="csv-import"))

@@ -1,7 +1,7 @@
 """Attendance lists as German tools write them: delimiters, encodings, headers, bad rows."""
 import pytest
 
-from namalms.domain.attendance_csv import (
+from namalms.formats.attendance_csv import (
     MAX_ROWS, AttendanceCsvError, is_email_header, normalise_email, parse_attendance_csv, sniff_delimiter,
 )
 

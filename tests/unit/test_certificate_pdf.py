@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from namalms.certificates.document import (
-    certificate_view, format_german_date, format_german_short_date, format_hours, total_minutes,
+    certificate_view, format_hours, total_minutes,
+)
+from namalms.formatting import (
+    format_date as format_german_short_date, format_long_date as format_german_date,
 )
 from namalms.certificates.fonts import FontFamily, find_font_family
 from namalms.certificates.pdf import render_certificate_pdf

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from namalms.domain.charts import (
+from namalms.formats.charts import (
     Bar, BarGroup, DataTable, Series, axis_scale, bar_chart, format_number, funnel_chart, horizontal_bar_chart, line_chart,
     month_label, month_sequence, table_html,
 )

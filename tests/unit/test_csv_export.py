@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from namalms.domain.csv_export import (
+from namalms.formats.csv_export import (
     BOM, cell_text, csv_chunks, csv_lines, german_date, protect_formula, xlsx_chunks,
 )
 
@@ -41,7 +41,7 @@ def test_cells_that_excel_would_run_as_formulas_get_an_apostrophe(text, expected
     # 22:30 UTC in July is 00:30 the next day (summer time, UTC+2).
     (datetime(2026, 7, 14, 22, 30, tzinfo=UTC), "15.07.2026"),
     (datetime(2026, 7, 14, 21, 59, tzinfo=UTC), "14.07.2026"),
-    (datetime(2026, 7, 14, 23, 0), "14.07.2026"),  # a naive value is taken as it is
+    (datetime(2026, 7, 14, 23, 0), "15.07.2026"),  # a naive value counts as UTC, as the app stores times
     (None, ""),
 ])
 def test_dates_are_german_calendar_days(value, expected):

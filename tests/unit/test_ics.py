@@ -3,10 +3,9 @@ from datetime import date, datetime, time, timezone
 
 import pytest
 
-from namalms.domain.ics import (
-    CalendarEvent, LocalTimeError, build_calendar, ends_after, escape_text, fold_line, format_span, format_utc,
-    local_to_utc, utc_to_local,
-)
+from namalms.formats.ics import CalendarEvent, build_calendar, ends_after, escape_text, fold_line, format_utc
+from namalms.formatting import LocalTimeError, format_span, local_to_utc
+from namalms.formatting import to_local as utc_to_local
 
 UTC = timezone.utc
 

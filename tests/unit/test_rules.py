@@ -286,7 +286,7 @@ def finished_on(moment: datetime) -> dict[str, datetime]:
 WITHIN_CASES = [
     ("completed on the last day",
      {"enrolled_at": {"grundlagenkurs": at(1, 3)},
-      "completed_modules": finished_on(at(31, 3, hour=23))},
+      "completed_modules": finished_on(at(31, 3, hour=20))},
      True, "abgeschlossen am 31.03.2026, Frist bis 31.03.2026"),
     ("completed a day late",
      {"enrolled_at": {"grundlagenkurs": at(1, 3)},

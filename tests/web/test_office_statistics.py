@@ -4,8 +4,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from namalms.formatting import month_start
+
 from namalms.demo import complete_module
-from namalms.domain.charts import month_label
+from namalms.formats.charts import month_label
 from namalms.extensions import db
 from namalms.models import Course
 from namalms.models.base import utcnow
@@ -30,8 +32,8 @@ def course(course_id):
 def this_and_last_month():
     """(year, month) of the current and the previous German month, and an instant inside each."""
     [(py, pm), (ty, tm)] = figures.recent_months(count=2)
-    return (py, pm), (ty, tm), figures.berlin_month_start(py, pm) + timedelta(days=5), \
-        figures.berlin_month_start(ty, tm) + timedelta(hours=1)
+    return (py, pm), (ty, tm), month_start(py, pm) + timedelta(days=5), \
+        month_start(ty, tm) + timedelta(hours=1)
 
 
 def seed_three_enrolments(make_user):

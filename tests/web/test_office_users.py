@@ -33,7 +33,7 @@ def test_list_search_and_filters(client, admin, make_user):
     text = client.get("/office/users?role=trainer").get_data(as_text=True)
     assert "Tina Gesperrt" in text and "Anna Achterberg" not in text
     text = client.get("/office/users?state=inactive").get_data(as_text=True)
-    assert "Tina Gesperrt" in text and "Anna Achterberg" not in text and "1 Konten gefunden" in text
+    assert "Tina Gesperrt" in text and "Anna Achterberg" not in text and "1 Konto gefunden" in text
     text = client.get("/office/users").get_data(as_text=True)
     assert "/office/learners/" in text and "Trainer-Konto anlegen" in text
 

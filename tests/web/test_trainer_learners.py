@@ -148,9 +148,9 @@ def test_fifty_learners_per_page(client, trainer):
     db.session.commit()
     first = page(client)
     assert len(names_in(first)) == 50 and "Seite 1 von 2" in first and "nächste Seite" in first
-    second = page(client, seite=2)
+    second = page(client, page=2)
     assert names_in(second) == [f"Person {i}" for i in range(50, 55)]
-    assert names_in(page(client, seite=99)) == names_in(second)  # past the end: the last page
+    assert names_in(page(client, page=99)) == names_in(second)  # past the end: the last page
 
 
 

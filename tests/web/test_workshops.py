@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from namalms.demo import complete_module
-from namalms.domain.ics import utc_to_local
+from namalms.formatting import to_local as utc_to_local
 from namalms.extensions import db
 from namalms.models import (
     AuditEvent, Certificate, Course, Module, ModuleProgress, User, Workshop, WorkshopAttendance,

@@ -1,61 +1,15 @@
-"""Calendar entries for workshops (iCalendar, RFC 5545) and the wall-clock times they are made of.
+"""Calendar entries for workshops (iCalendar, RFC 5545).
 
-Pure Python: no Flask, no database. Trainers enter dates and times as they read them on a
-clock in NRW (Europe/Berlin); the database and the calendar file hold UTC. The conversions
-here are the one place that knows about summer time, so a workshop at 10:00 stays at 10:00
-on either side of a clock change.
+Pure Python: no Flask, no database. Times are written in UTC; the wall-clock conversions for
+Europe/Berlin (summer time included) live in :mod:`namalms.formatting`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta, timezone
 
-BERLIN = ZoneInfo("Europe/Berlin")
 CRLF = "\r\n"
 LINE_LIMIT = 75  # octets per content line, not counting CRLF (RFC 5545, 3.1)
-WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
-
-
-class LocalTimeError(ValueError):
-    """A wall-clock time that does not exist in Europe/Berlin; the message is German."""
-
-
-# --- wall-clock time ↔ UTC ------------------------------------------------------------------------
-
-def local_to_utc(day: date, clock: time) -> datetime:
-    """The UTC instant of a date and time as read on a clock in Europe/Berlin.
-
-    The hour skipped when summer time starts (last Sunday in March, 02:00–02:59) does not
-    exist and is refused. The hour repeated when it ends (last Sunday in October, 02:00–02:59)
-    is read as the first one, in summer time, as people planning an event would mean it.
-    """
-    local = datetime.combine(day, clock.replace(tzinfo=None, fold=0), tzinfo=BERLIN)
-    as_utc = local.astimezone(timezone.utc)
-    if as_utc.astimezone(BERLIN).replace(tzinfo=None) != local.replace(tzinfo=None):
-        raise LocalTimeError(
-            f"Die Uhrzeit {clock:%H:%M} Uhr gibt es am {day:%d.%m.%Y} nicht: In dieser Nacht wird "
-            "die Uhr auf Sommerzeit vorgestellt (von 02:00 auf 03:00 Uhr).")
-    return as_utc
-
-
-def utc_to_local(moment: datetime) -> datetime:
-    """The same instant on a clock in Europe/Berlin (naive input counts as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(BERLIN)
-
-
-def format_span(starts_at: datetime, ends_at: datetime, *, weekday: bool = True) -> str:
-    """German date and time of a workshop: „Dienstag, 14.04.2026, 10:00–12:30 Uhr“.
-
-    A workshop over several days names both dates.
-    """
-    start, end = utc_to_local(starts_at), utc_to_local(ends_at)
-    prefix = f"{WEEKDAYS[start.weekday()]}, " if weekday else ""
-    if start.date() == end.date():
-        return f"{prefix}{start:%d.%m.%Y}, {start:%H:%M}–{end:%H:%M} Uhr"
-    return f"{prefix}{start:%d.%m.%Y}, {start:%H:%M} Uhr – {end:%d.%m.%Y}, {end:%H:%M} Uhr"
 
 
 # --- iCalendar --------------------------------------------------------------------------------------

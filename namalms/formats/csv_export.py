@@ -17,14 +17,14 @@ import io
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+
+from namalms.formatting import format_date, local_date
 
 BOM = "\ufeff"
 DELIMITER = ";"
 LINE_END = "\r\n"
 # Characters that make Excel (or LibreOffice) treat a cell as a formula or mangle it.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-LOCAL_ZONE = ZoneInfo("Europe/Berlin")
 ROWS_PER_CHUNK = 500
 XLSX_CHUNK_BYTES = 64 * 1024
 XLSX_DATE_FORMAT = "DD.MM.YYYY"
@@ -38,18 +38,9 @@ def protect_formula(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
-def local_date(value: date | datetime) -> date:
-    """The German calendar day of a timestamp (aware timestamps are converted to Europe/Berlin)."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(LOCAL_ZONE)
-        return value.date()
-    return value
-
-
 def german_date(value: date | datetime | None) -> str:
     """DD.MM.YYYY, the format German Excel recognises as a date; empty for no date."""
-    return "" if value is None else local_date(value).strftime("%d.%m.%Y")
+    return "" if value is None else format_date(value)
 
 
 def cell_text(value: Value) -> str:

@@ -1,10 +1,19 @@
-"""The programme office manages accounts: roles, deactivation, new trainer accounts. All audited."""
+"""The programme office administers accounts: roles, deactivation, new trainer accounts (all
+audited), and the account list it works from.
+
+Self-service for one's own account (registration, login, profile) is in
+:mod:`namalms.services.accounts`.
+"""
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
 
 from namalms.extensions import db
-from namalms.models import ROLES, User
+from namalms.models import ROLES, AuditEvent, Certificate, Enrollment, Region, User
+from namalms.pagination import Page, paginate
 from namalms.services import ServiceError
 from namalms.services.accounts import create_user, find_user_by_email
 from namalms.services.audit import record_audit
@@ -87,3 +96,76 @@ def create_trainer(*, name: str, email: str, actor: User, password: str = "",
            data={"role": "trainer", "email": user.email, "password": "generated" if generated else "entered"})
     db.session.flush()
     return user, generated
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+STATES = {"active": "aktiv", "inactive": "deaktiviert"}
+MAX_SEARCH = 200
+
+
+@dataclass(frozen=True)
+class AccountFilters:
+    """How the office narrows the account list: a search text, a role, a state."""
+
+    search: str = ""
+    role: str = ""
+    state: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> AccountFilters:
+        role = args.get("role", "")
+        state = args.get("state", "")
+        return cls((args.get("q") or "").strip()[:MAX_SEARCH], role if role in ROLES else "",
+                   state if state in STATES else "")
+
+    def query_args(self) -> dict[str, str]:
+        values = {"q": self.search, "role": self.role, "state": self.state}
+        return {key: value for key, value in values.items() if value}
+
+
+@dataclass(frozen=True)
+class AccountList:
+    """One page of accounts with what the list shows beside them."""
+
+    users: Page[User]
+    regions: dict[str, str]
+    enrolments: dict[int, int]
+    role_counts: dict[str, int]
+
+
+def account_list(filters: AccountFilters, *, page: int = 1) -> AccountList:
+    """Accounts sorted by name, filtered; the page and its side facts in five statements."""
+    query = select(User).order_by(User.name, User.id)
+    if filters.search:
+        like = f"%{filters.search.lower()}%"
+        query = query.where(or_(func.lower(User.name).like(like), User.email.like(like),
+                                func.lower(User.municipality).like(like)))
+    if filters.role:
+        query = query.where(User.role == filters.role)
+    if filters.state:
+        query = query.where(User.is_active_account.is_(filters.state == "active"))
+    users = paginate(query, page)
+    regions = {r.id: r.name for r in db.session.scalars(select(Region))}
+    enrolments = dict(db.session.execute(
+        select(Enrollment.user_id, func.count()).where(Enrollment.user_id.in_([u.id for u in users]))
+        .group_by(Enrollment.user_id)).all()) if users.items else {}
+    role_counts = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
+    return AccountList(users, regions, enrolments, role_counts)
+
+
+@dataclass(frozen=True)
+class AccountDetail:
+    """One account for the office: its recent account events and how many valid certificates it holds."""
+
+    events: list[AuditEvent]
+    valid_certificates: int
+
+
+def account_detail(user: User, *, events: int = 20) -> AccountDetail:
+    recent = list(db.session.scalars(
+        select(AuditEvent).where(AuditEvent.subject_user_id == user.id, AuditEvent.target_type == "user")
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(events)))
+    valid = db.session.scalar(select(func.count(Certificate.id)).where(
+        Certificate.user_id == user.id, Certificate.current_marker.is_(True), Certificate.status == "valid")) or 0
+    return AccountDetail(recent, valid)
