@@ -17,7 +17,7 @@ from datetime import datetime
 
 from flask import Blueprint, Flask, jsonify, request, url_for
 
-from namalms.extensions import csrf, db
+from namalms.extensions import csrf
 from namalms.models import STATUS_LABELS
 from namalms.office.status import csv_response, xlsx_response
 from namalms.pagination import MAX_PAGE

@@ -22,13 +22,13 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 import click
-from flask import Flask, flash, g, redirect, render_template, request
+from flask import Flask, flash, redirect, render_template, request
 from werkzeug.wrappers import Response
 
 from namalms.extensions import _may_write, db
 from namalms.services import ServiceError
 
-_FAILED = "_namalms_unit_of_work_failed"
+_FAILED = "namalms.unit_of_work.failed"  # a key of the WSGI environ: it lives exactly one request
 
 
 class UnitOfWork:
@@ -82,14 +82,14 @@ def write_transaction() -> Iterator[None]:
 
 def refuse(error: ServiceError | str, target: str, *, category: str = "error") -> Response:
     """Answer a refused action with a message on ``target``: nothing of this request is saved."""
-    setattr(g, _FAILED, True)
+    request.environ[_FAILED] = True
     flash(error.message if isinstance(error, ServiceError) else error, category)
     return redirect(target)
 
 
 def discard_request() -> None:
     """Roll back this request's changes at its end, whatever the view answers."""
-    setattr(g, _FAILED, True)
+    request.environ[_FAILED] = True
 
 
 def _same_site_referrer() -> str | None:
@@ -105,7 +105,7 @@ def _same_site_referrer() -> str | None:
 def _service_error(error: ServiceError):
     """A ServiceError no view handled: roll back, then say it where the user came from."""
     finish(commit=False)
-    setattr(g, _FAILED, True)
+    request.environ[_FAILED] = True
     target = _same_site_referrer()
     if target and request.method == "POST":
         flash(error.message, "error")
@@ -118,7 +118,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def end_unit_of_work(response):
-        failed = getattr(g, _FAILED, False) or response.status_code >= 400
+        failed = request.environ.get(_FAILED, False) or response.status_code >= 400
         finish(commit=not failed)
         return response
 

@@ -447,16 +447,25 @@ def _load_module(root: Path, path: str, course: _CourseDraft,
     return draft
 
 
-_ID_LINE = re.compile(r"^id:[ \t]*[\"']?([a-z0-9]+(?:-[a-z0-9]+)*)[\"']?[ \t]*$", re.MULTILINE)
+# The `id:` line of a front matter, found by text alone (even in a file YAML cannot read).
+_ID_LINE = re.compile(r"^id:[ \t]*[\"']?([^\s\"'#]+)[\"']?[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def find_module_id(text: str) -> tuple[str | None, int]:
+    """The ``id:`` written in a module's front matter and its line, even if the file is broken."""
+    match = _ID_LINE.search(text)
+    if match is None:
+        return None, 1
+    return match.group(1), text.count("\n", 0, match.start()) + 1
 
 
 def _guess_id(text: str) -> str | None:
-    """Find the id of a module file whose front matter cannot be parsed.
+    """The id of a module file whose front matter cannot be parsed, if it is a valid id.
 
     Only used so that the course.yml listing it does not additionally report a missing file.
     """
-    match = _ID_LINE.search(text)
-    return match.group(1) if match else None
+    found, _ = find_module_id(text)
+    return found if found and ID_PATTERN.match(found) else None
 
 
 def _split_lines(text: str) -> list[str]:

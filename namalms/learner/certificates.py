@@ -8,7 +8,6 @@ from flask_login import current_user, login_required
 
 from namalms.certificates.document import format_hours
 from namalms.formatting import format_date, format_long_date
-from namalms.extensions import db
 from namalms.learner.views import bp
 from namalms.models.base import utcnow
 from namalms.services import certificates as certificate_service

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, select
 
 from namalms.extensions import db
 from namalms.models import (
     Certificate, CertificateDefinition, Course, Eligibility, Enrollment, Module, ModuleProgress, Region, User,
 )
 from namalms.pagination import PAGE_SIZE, Page, paginate
+from namalms.services.search import name_or_email_matches
 
 
 @dataclass
@@ -96,15 +97,6 @@ SORTS = {"name": "Name (A–Z)", "fortschritt": "Fortschritt (meiste Module zuer
          "zertifikat": "1 Schritt vor dem Zertifikat zuerst"}
 
 
-def _name_or_email_matches(search: str):
-    term = " ".join(search.split())
-    # lower() on both sides for PostgreSQL; the unchanged term too, because SQLite's lower()
-    # leaves „Ö“ and friends alone.
-    return or_(func.lower(User.name).contains(term.lower(), autoescape=True),
-               User.name.contains(term, autoescape=True),
-               User.email.contains(term.lower(), autoescape=True))
-
-
 def _near_certificate_clause():
     """SQL: this learner's last evaluation says one condition is missing for a certificate they lack."""
     held = exists().where(Certificate.user_id == Eligibility.user_id,
@@ -136,7 +128,7 @@ def learner_matrix(course_id: str | None = None, *, region_id: str = "", search:
     elif region_id:
         query = query.where(User.region_id == region_id)
     if search.strip():
-        query = query.where(_name_or_email_matches(search))
+        query = query.where(name_or_email_matches(search))
     if one_step_only:
         query = query.where(near)
     if sort == "fortschritt":

@@ -10,7 +10,6 @@ from __future__ import annotations
 import statistics as pystats
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, literal_column, select
 

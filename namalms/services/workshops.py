@@ -8,12 +8,11 @@ Like every service, these functions flush and never commit.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from namalms.formats import ics
@@ -23,14 +22,15 @@ from namalms import formatting
 from namalms.extensions import db
 from namalms.formatting import to_local
 from namalms.models import (
-    FORMATS, AuditEvent, Certificate, CertificateDefinition, Course, Eligibility, Enrollment, Module,
-    ModuleProgress, ProgressEvent, Region, User, Workshop, WorkshopAttendance,
+    FORMATS, AuditEvent, Certificate, Course, Enrollment, Module,
+    ModuleProgress, ProgressEvent, User, Workshop, WorkshopAttendance,
 )
 from namalms.models.base import utcnow
 from namalms.pagination import Page, paginate
 from namalms.services import ServiceError
 from namalms.services import progress as progress_service
 from namalms.services.audit import record_audit
+from namalms.services.search import name_or_email_matches
 
 MAX_TITLE, MAX_LOCATION, MAX_DESCRIPTION = 300, 500, 5000
 MAX_CAPACITY = 10_000
@@ -331,7 +331,7 @@ def roster(workshop: Workshop, *, search: str = "") -> list[RosterEntry]:
     query = (select(User).join(Enrollment, Enrollment.user_id == User.id)
              .where(Enrollment.course_id == workshop.course_id, User.role == "learner").order_by(User.name, User.id))
     if search.strip():
-        query = query.where(_name_or_email_matches(search))
+        query = query.where(name_or_email_matches(search))
     users = list(db.session.scalars(query))
     recorder = aliased(User)
     recorded = {a.user_id: (a, name or "") for a, name in db.session.execute(
@@ -522,13 +522,17 @@ def preview_import(workshop: Workshop, data: bytes) -> ImportPreview:
                          hashlib.sha256(data).hexdigest())
 
 
-def import_attendance(workshop: Workshop, data: bytes, *, expected: str, actor: User,
+def import_attendance(workshop: Workshop, data: bytes | None, *, expected: str, actor: User, sha256: str = "",
                       filename: str = "", now: datetime | None = None) -> tuple[ImportPreview, AttendanceOutcome]:
     """Record everyone the confirmed preview matched, in one go.
 
-    The file is read and matched again; if that no longer gives exactly the learners the
-    trainer confirmed, nothing is written and ImportChanged carries the fresh preview.
+    ``sha256`` is the hash of the file the trainer saw in the preview: a different (or missing)
+    file is refused. The file is read and matched again; if that no longer gives exactly the
+    learners the trainer confirmed, nothing is written and ImportChanged carries the fresh preview.
     """
+    if data is None or hashlib.sha256(data).hexdigest() != sha256:
+        raise ServiceError("Die Datei zur Bestätigung fehlt oder ist nicht dieselbe wie in der Vorschau. Bitte "
+                           "laden Sie die Teilnahmeliste erneut hoch; es wurde nichts gespeichert.", "file")
     workshop = _lock(workshop)
     preview = preview_import(workshop, data)
     if preview.expected != (expected or "").strip():

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import zlib
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
@@ -246,16 +245,14 @@ def workshop_import_confirm(workshop_id: int):
     else:
         data, uploaded_name = _uploaded()
         filename = filename or uploaded_name
-    if data is None or hashlib.sha256(data).hexdigest() != digest:
-        flash("Die Datei zur Bestätigung fehlt oder ist nicht dieselbe wie in der Vorschau. Bitte laden Sie die "
-              "Teilnahmeliste erneut hoch; es wurde nichts gespeichert.", "error")
-        return back
     try:
         _, outcome = service.import_attendance(workshop, data, expected=request.form.get("expected", ""),
-                                               actor=current_user, filename=filename)
+                                               sha256=digest, actor=current_user, filename=filename)
     except service.ImportChanged as changed:
         return _render_preview(workshop, changed.preview, data, filename, changed=changed.message), 409
     except ServiceError as error:
+        if error.field == "file":
+            return refuse(error, back.location)
         return refuse(f"Es wurde nichts gespeichert: {error.message}", back.location)
     flash(outcome_message(workshop, outcome), "success" if outcome.recorded else "info")
     return redirect(url_for("trainer.workshop", workshop_id=workshop.id))

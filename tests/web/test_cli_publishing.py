@@ -11,8 +11,7 @@ from sqlalchemy import select
 from namalms.content.loader import load_tree
 from namalms.extensions import db
 from namalms.models import AuditEvent, Module
-from namalms.services import ServiceError
-from namalms.services.publishing import CourseListing, read_listing, set_order_line, write_listing
+from namalms.content.listing import CourseListing, ListingError, read_listing, set_order_line, write_listing
 from tests.web.test_trainer_content import (  # noqa: F401  (fixtures)
     FIRST, FIRST_PATH, NEW_MODULE, SECOND, content, course_zip, current_source, revision_count, snapshot_files,
 )
@@ -183,7 +182,7 @@ def test_set_order_line_changes_only_the_front_matter(source, order, expected):
 
 
 def test_set_order_line_without_order_is_refused():
-    with pytest.raises(ServiceError):
+    with pytest.raises(ListingError, match="order"):
         set_order_line("---\nid: a\n---\norder: 1\n", 2)
 
 

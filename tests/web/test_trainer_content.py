@@ -369,12 +369,12 @@ def test_the_conflict_is_checked_again_inside_the_transaction(app, trainer, cont
 
     def plan_then_someone_else_publishes(module_id, source, *, base_revision_id):
         plan = original_plan(module_id, source, base_revision_id=base_revision_id)
-        monkeypatch.setattr(publishing, "plan_module_edit", original_plan)
+        monkeypatch.setattr(publishing.modules, "plan_module_edit", original_plan)
         publishing.publish_module_source(landed_text, module_id=FIRST, base_revision_id=base,
                                          author_label="Zweite", message="dazwischen")
         return plan
 
-    monkeypatch.setattr(publishing, "plan_module_edit", plan_then_someone_else_publishes)
+    monkeypatch.setattr(publishing.modules, "plan_module_edit", plan_then_someone_else_publishes)
     revisions = revision_count()
     with pytest.raises(publishing.ContentConflict) as caught:
         publishing.publish_module_source(late_text, module_id=FIRST, base_revision_id=base,
