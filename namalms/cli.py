@@ -50,11 +50,20 @@ def content_check(directory: str | None) -> None:
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @cli_command
 def content_sync(directory: str | None) -> None:
-    """Import the content tree into the database (a new revision only where a file changed)."""
+    """Import the content tree into the database (a new revision only where a file changed).
+
+    First finishes write-backs an interrupted publication left, so a file that is only behind
+    the database is brought up to it instead of being imported as someone else's revision.
+    """
     from namalms.content.loader import load_tree
     from namalms.services.content_sync import sync_tree
+    from namalms.services.publishing.files import complete_pending_writes, remove_stale_temporaries
 
     root = content_dir(directory)
+    if directory is None:
+        for path in complete_pending_writes():
+            click.echo(f"Completed the interrupted write-back of {path}")
+        remove_stale_temporaries()
     result = load_tree(root)
     if result.problems:
         for problem in result.problems:

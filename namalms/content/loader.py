@@ -35,6 +35,7 @@ from namalms.content.model import (
     Region,
 )
 from namalms.content.render import extract_images, is_external_or_absolute
+from namalms.domain.rules import Catalog, CourseInfo, find_certificate_cycles, validate_rule
 from namalms.content.yamlnodes import LineDict, LineList, YamlError, load_yaml, to_plain
 
 PROGRAMME_FILE = "programme.yml"
@@ -1160,20 +1161,7 @@ def _plain_rule(raw: Any, line: int, report: _Report) -> tuple[Any, str] | None:
 def _validate_rules(draft: _ProgrammeDraft, courses: list[_CourseDraft],
                     modules: list[_ModuleDraft], regions: _RegionsDraft,
                     report: _Report) -> None:
-    """Check every rule against the catalogue with the domain's rule engine.
-
-    Imported here so that the content package works (without rule checks) even where the rule
-    engine is missing.
-    """
-    try:
-        from namalms.domain.rules import (  # noqa: PLC0415 - optional dependency, see above
-            Catalog,
-            CourseInfo,
-            find_certificate_cycles,
-            validate_rule,
-        )
-    except ImportError:
-        return
+    """Check every rule against the catalogue with the domain's rule engine."""
     module_titles = {e.module_id: e.module_id for c in courses for e in c.entries or ()}
     module_titles.update({d.id: d.module.title for d in modules if d.id and d.module})
     catalog = Catalog(

@@ -3,7 +3,7 @@ from namalms.models.audit import AuditEvent
 from namalms.models.certificate import (
     REVOCATION_CATEGORIES, STATUS_LABELS, Certificate, CertificateDefinition, Eligibility,
 )
-from namalms.models.content import Asset, ContentRevision, Course, District, Module, Region
+from namalms.models.content import Asset, ContentRevision, ContentWrite, Course, District, Module, Region
 from namalms.models.progress import Enrollment, ModuleProgress, ProgressEvent
 from namalms.models.token import ApiToken
 from namalms.models.user import ROLES, User
@@ -13,6 +13,6 @@ __all__ = [
     "Eligibility",
     "ApiToken", "FORMATS", "Workshop", "WorkshopAttendance",
     "AuditEvent", "Certificate", "CertificateDefinition", "REVOCATION_CATEGORIES", "STATUS_LABELS",
-    "Asset", "ContentRevision", "Course", "District", "Enrollment", "Module", "ModuleProgress",
+    "Asset", "ContentRevision", "ContentWrite", "Course", "District", "Enrollment", "Module", "ModuleProgress",
     "ProgressEvent", "ROLES", "Region", "User",
 ]

@@ -94,3 +94,18 @@ class Asset(db.Model):
     mime_type: Mapped[str] = mapped_column(String(50))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ContentWrite(db.Model):
+    """A file of ``content/`` still to be written back after its revision was committed.
+
+    Publishing records the new file bytes here in the same transaction as the revision, so the
+    database is the commit point: after the commit the file is written and the row deleted; a
+    process killed in between leaves the row, and the next start or ``content sync`` finishes
+    the write. ``data`` None deletes the file.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(500))
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 
 from namalms.content.loader import load_tree
 from namalms.extensions import db
-from namalms.models import Asset, AuditEvent, ContentRevision, Course, Module, ModuleProgress
+from namalms.models import Asset, AuditEvent, ContentRevision, ContentWrite, Course, Module, ModuleProgress
 from namalms.services import progress as progress_service
 
 FIRST = "gk-agenda-2030"
@@ -77,6 +77,7 @@ def content(app):
     db.session.flush()
     db.session.execute(delete(ContentRevision).where(ContentRevision.id > last_revision))
     db.session.execute(delete(Asset).where(Asset.sha256.not_in(list(assets))))
+    db.session.execute(delete(ContentWrite))
     db.session.commit()
 
 
@@ -372,6 +373,7 @@ def test_the_conflict_is_checked_again_inside_the_transaction(app, trainer, cont
         monkeypatch.setattr(publishing.modules, "plan_module_edit", original_plan)
         publishing.publish_module_source(landed_text, module_id=FIRST, base_revision_id=base,
                                          author_label="Zweite", message="dazwischen")
+        db.session.commit()  # the other publication lands (and is written back) first
         return plan
 
     monkeypatch.setattr(publishing.modules, "plan_module_edit", plan_then_someone_else_publishes)

@@ -5,20 +5,30 @@ of ``content/`` with the change applied, so problems in other files are caught t
 """
 from __future__ import annotations
 
+import logging
 import os
 import posixpath
 import shutil
 import tempfile
+import time
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import delete, event, select
+from sqlalchemy.orm import Session
 
 from namalms.content.listing import CourseListing, ListingError, read_listing, set_order_line, write_listing
 from namalms.content.loader import load_tree
+from namalms.extensions import db
+from namalms.models import ContentWrite
 from namalms.services import ServiceError
 from namalms.services.content_sync import latest_revision
 
 MESSAGE_MAX = 500
+CHECK_PREFIX = "namalms-pruefung-"  # temporary copies of content/ for checking a change
+log = logging.getLogger(__name__)
 
 
 def content_root() -> Path:
@@ -42,7 +52,7 @@ def check_candidate(changes: dict[str, bytes | None], *, replace_folder: str | N
     loader's result: every problem, or the candidate tree.
     """
     root = content_root()
-    with tempfile.TemporaryDirectory(prefix="namalms-pruefung-") as temporary:
+    with tempfile.TemporaryDirectory(prefix=CHECK_PREFIX) as temporary:
         candidate = Path(temporary) / "content"
         if root.is_dir():
             shutil.copytree(root, candidate, ignore=shutil.ignore_patterns(".*"))
@@ -61,36 +71,143 @@ def check_candidate(changes: dict[str, bytes | None], *, replace_folder: str | N
 
 
 def write_files(changes: dict[str, bytes | None]) -> None:
-    """Write content files atomically: a temporary file in the same folder, then ``os.replace``.
+    """Write content files back after the commit; the database is the commit point.
 
-    All new files are staged before the first one replaces its original, so a full disk or a
-    permission problem leaves every file as it was. None deletes a file.
+    Now: every new file is staged as a temporary file next to its target (so a full disk or a
+    permission problem refuses the publication before anything is saved), and each change is
+    recorded as a :class:`ContentWrite` row in the current transaction. After the commit the
+    staged files replace their targets (``os.replace``, atomic) and the rows are deleted; after a
+    rollback the staged files are removed. A process killed between commit and write leaves the
+    rows, and :func:`complete_pending_writes` finishes them at the next start or ``content sync``.
+    None deletes a file.
     """
     root = content_root()
-    staged: list[tuple[str, Path]] = []
+    staged: list[tuple[Path, Path]] = []
     try:
         for relative, data in changes.items():
-            if data is None:
-                continue
-            target = inside(root, relative)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            staged.append((temporary, target))
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(temporary, target.stat().st_mode & 0o777 if target.exists() else 0o644)
+            if data is not None:
+                staged.append((_stage(inside(root, relative), data), inside(root, relative)))
     except OSError as error:
         for temporary, _ in staged:
-            Path(temporary).unlink(missing_ok=True)
+            temporary.unlink(missing_ok=True)
         raise ServiceError(f"Die Datei konnte nicht in den Inhaltsordner geschrieben werden "
                            f"({error.strerror or error}). Es wurde nichts veröffentlicht.") from None
-    for temporary, target in staged:
-        os.replace(temporary, target)
-    for relative, data in changes.items():
-        if data is None:
-            inside(root, relative).unlink(missing_ok=True)
+    rows = [ContentWrite(path=relative, data=data) for relative, data in changes.items()]
+    db.session.add_all(rows)
+    db.session.flush()
+    deletions = [inside(root, relative) for relative, data in changes.items() if data is None]
+    db.session.info.setdefault(_PENDING, []).append(
+        _StagedWrite(staged, deletions, [(row.path, row.id) for row in rows]))
+
+
+_PENDING = "namalms_content_writes"
+STALE_AFTER = timedelta(minutes=10)
+
+
+def _stage(target: Path, data: bytes) -> Path:
+    """Write ``data`` to a temporary file next to ``target`` (same file system, so the final
+    ``os.replace`` is atomic) and return its path."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.chmod(temporary, target.stat().st_mode & 0o777 if target.exists() else 0o644)
+    return Path(temporary)
+
+
+@dataclass
+class _StagedWrite:
+    """Files staged by one publication, waiting for its transaction to end."""
+
+    staged: list[tuple[Path, Path]]
+    deletions: list[Path]
+    rows: list[tuple[str, int]]  # (path, ContentWrite id)
+
+    def complete(self, bind) -> None:
+        try:
+            for temporary, target in self.staged:
+                os.replace(temporary, target)
+            for target in self.deletions:
+                target.unlink(missing_ok=True)
+        except OSError:
+            log.exception("content write-back failed after the commit; it is retried at the next "
+                          "start or `flask content sync`")
+            self.discard()
+            return
+        _forget_writes(bind, self.rows)
+
+    def discard(self) -> None:
+        for temporary, _ in self.staged:
+            temporary.unlink(missing_ok=True)
+
+
+def _forget_writes(bind, rows: list[tuple[str, int]]) -> None:
+    """Delete the completed rows – and any older row for the same file, which is now outdated."""
+    with bind.connect() as connection:
+        for path, row_id in rows:
+            connection.execute(delete(ContentWrite).where(ContentWrite.path == path, ContentWrite.id <= row_id))
+        connection.commit()
+
+
+@event.listens_for(Session, "after_commit")
+def _write_after_commit(session) -> None:
+    for pending in session.info.pop(_PENDING, []):
+        pending.complete(session.get_bind())
+
+
+@event.listens_for(Session, "after_rollback")
+def _discard_after_rollback(session) -> None:
+    for pending in session.info.pop(_PENDING, []):
+        pending.discard()
+
+
+def complete_pending_writes() -> list[str]:
+    """Finish write-backs that a killed process left behind: the newest row per file wins.
+
+    Run at start (``wsgi.py``) and by ``flask content sync``; returns the paths written. The
+    caller's unit of work commits the deletion of the rows.
+    """
+    root = content_root()
+    rows = list(db.session.scalars(select(ContentWrite).order_by(ContentWrite.id).with_for_update()))
+    newest = {row.path: row for row in rows}
+    for path, row in newest.items():
+        target = inside(root, path)
+        if row.data is None:
+            target.unlink(missing_ok=True)
+        else:
+            os.replace(_stage(target, row.data), target)
+    for row in rows:
+        db.session.delete(row)
+    db.session.flush()
+    return sorted(newest)
+
+
+def remove_stale_temporaries(*, older_than: timedelta = STALE_AFTER) -> list[Path]:
+    """Delete temporary files that a killed process left: staged files in ``content/``
+    (``.NAME.md.XXXX.tmp``) and check copies (``namalms-pruefung-*`` in the temp folder).
+
+    Only files older than ``older_than`` go, so a publication running in another worker right
+    now keeps its files.
+    """
+    cutoff = time.time() - older_than.total_seconds()
+    removed = []
+    root = content_root()
+    candidates = list(root.rglob(".*.tmp")) if root.is_dir() else []
+    candidates += list(Path(tempfile.gettempdir()).glob(f"{CHECK_PREFIX}*"))
+    for path in candidates:
+        try:
+            if path.lstat().st_mtime >= cutoff:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+        except OSError:
+            continue
+    return removed
 
 
 def course_folder(course_id: str) -> str:
