@@ -5,27 +5,36 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app namalms
 PORT ?= 5000
 HOST ?= 127.0.0.1
+CONSTRAINTS := .ci/constraints.txt
 # Printed into certificates (QR code, verification link); set it to the public address in production.
 export NAMALMS_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test check bench clean-venv
+.PHONY: run test test-fast check bench constraints clean-venv
 
-$(VENV)/.installed: setup.cfg
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $@
+# Installs the versions in .ci/constraints.txt; pip's own chatter goes to .venv/install.log
+# and is shown only when the installation fails.
+$(VENV)/.installed: setup.cfg $(CONSTRAINTS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Richte die Python-Umgebung in $(VENV)/ ein (Protokoll: $(VENV)/install.log) …"
+	@$(PY) -m pip install --upgrade pip > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@$(PY) -m pip install -c $(CONSTRAINTS) -e '.[test]' >> $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@touch $@
 
 run: $(VENV)/.installed
-	$(PY) -c "from namalms.config import ensure_secret_key_file; ensure_secret_key_file('instance')"
-	$(FLASK) db upgrade
-	$(FLASK) content sync
-	$(FLASK) demo
+	@$(PY) -c "from namalms.config import ensure_secret_key_file; ensure_secret_key_file('instance')"
+	@echo "Datenbank in instance/ auf den neuesten Stand bringen …"
+	@$(FLASK) db upgrade
+	@$(FLASK) content sync
+	@$(FLASK) demo
 	@echo "namalms läuft auf http://$(HOST):$(PORT) – beenden mit Strg+C"
-	$(VENV)/bin/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	@$(VENV)/bin/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# For development: unit and web tests on SQLite only, no browser (about a minute).
+test-fast: $(VENV)/.installed
+	env -u NAMALMS_TEST_DATABASE_URL $(PY) -m pytest tests/unit tests/web -m "not browser" $(PYTEST_ARGS)
 
 # Benchmarks print `name: value unit` lines; they are not tests. BENCH_ARGS="--postgresql URL" for PostgreSQL.
 bench: $(VENV)/.installed
@@ -34,6 +43,12 @@ bench: $(VENV)/.installed
 
 check: $(VENV)/.installed
 	$(FLASK) content check
+
+# Record the installed versions as the new constraints (after changing setup.cfg and testing).
+constraints: $(VENV)/.installed
+	@{ echo "# Versions the test suite last passed with; 'make' installs exactly these (setup.cfg keeps the ranges)."; \
+	   echo "# Refresh with: make constraints"; \
+	   $(PY) -m pip freeze --exclude-editable 2>/dev/null | grep -v '^namalms'; } > $(CONSTRAINTS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -6,9 +6,13 @@ import os
 from flask import Flask
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the application: config → extensions → blueprints → CLI. Wiring only."""
-    app = Flask(__name__, instance_relative_config=True)
+def create_app(test_config: dict | None = None, *, instance_path: str | None = None) -> Flask:
+    """Build the application: config → extensions → blueprints → CLI. Wiring only.
+
+    ``instance_path`` (default: ``instance/`` of the project) holds the SQLite database, keys and
+    ``config.py``; tests give every app its own, so they never write into the checkout.
+    """
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     from namalms import config
 
     app.config.from_object(config.Defaults)

@@ -104,16 +104,22 @@ def users_create(email: str, name: str, role: str, district_id: str | None, muni
 @click.command("demo")
 @cli_command
 def demo_command() -> None:
-    """Create demo accounts and demo progress (idempotent) and print the logins."""
-    from namalms.demo import DEMO_PASSWORD, NOTABLE, seed_demo
+    """Create demo accounts and demo progress (idempotent) and print the logins (in German, for
+    the person who just ran `make run`)."""
+    from namalms.demo import DEMO_PASSWORD, describe_demo_learners, seed_demo
 
     logins = seed_demo()
-    click.echo("Demo accounts:")
-    for role, email, password in logins:
-        click.echo(f"  {role:<8} {email:<34} {password}")
-    click.echo(f"Demo learners (password {DEMO_PASSWORD}):")
-    for email, what in NOTABLE:
-        click.echo(f"  {email:<34} {what}")
+    click.echo("")
+    click.echo(f"Demo-Zugänge (Passwort für alle: {DEMO_PASSWORD}):")
+    for role, email, _ in logins:
+        click.echo(f"  {ROLE_NAMES.get(role, role):<22} {email}")
+    click.echo("Teilnehmende mit Zertifikaten in jedem Zustand:")
+    for email, state in describe_demo_learners():
+        click.echo(f"  {email:<34} {state}")
+    click.echo("")
+
+
+ROLE_NAMES = {"learner": "Teilnehmerin", "trainer": "Trainer", "admin": "Programmbüro"}
 
 
 @click.group("certificates", help="Evaluate, list, revoke, re-issue and verify certificates.")

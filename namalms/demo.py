@@ -44,15 +44,39 @@ LEARNERS = [
     ("Mehmet Meyer", "kreis-dueren", "Stadt Düren",
      [("sonderkurs-strukturwandel", 6), ("regulaerer-lehrgang", 0), ("regulaerer-lehrgang+sector", 7)]),
 ]
-# Shown after `flask demo` so every certificate state can be tried right away.
-NOTABLE = [
-    ("frank.fassbender@demo.nama.nrw", "holds the Grundlagenkurs certificate"),
-    ("canan.celik@demo.nama.nrw", "holds the Sonderkurs certificate"),
-    ("mehmet.meyer@demo.nama.nrw", "holds the Sonderkurs certificate and the Pro-Zertifikat"),
-    ("hannah.huesken@demo.nama.nrw", "Grundlagenkurs certificate revoked"),
-    ("jana.jaeger@demo.nama.nrw", "one module short of the Grundlagenkurs certificate"),
-]
+# Shown after `flask demo`, with their state read from the database, so every certificate
+# state can be tried right away.
+NOTABLE = ["frank.fassbender@demo.nama.nrw", "canan.celik@demo.nama.nrw", "mehmet.meyer@demo.nama.nrw",
+           "hannah.huesken@demo.nama.nrw", "jana.jaeger@demo.nama.nrw"]
 REVOKED = {"Hannah Hüsken": ("error", "Demo: Workshop-Teilnahme irrtümlich eingetragen, Nachweis fehlt.")}
+
+
+def describe_demo_learners() -> list[tuple[str, str]]:
+    """(e-mail, state in German) of the notable demo learners, as the database has them now."""
+    described = []
+    for email in NOTABLE:
+        user = accounts.find_user_by_email(email)
+        if user is None:
+            continue
+        described.append((email, _state_of(user)))
+    return described
+
+
+def _state_of(user: User) -> str:
+    held = certificates.standings(user)
+    parts = []
+    for standing in held:
+        certificate = standing.certificate
+        if certificate is not None:
+            verb = "hat" if certificate.is_valid else f"{certificate.status_label}:"
+            parts.append(f"{verb} {standing.definition.title} ({certificate.number})")
+    if parts:
+        return "; ".join(parts)
+    closest = min((s for s in held if not s.verdict.ok), key=lambda s: len(s.missing), default=None)
+    if closest is None:
+        return "noch ohne Zertifikat"
+    missing = ", ".join(m.label for m in closest.missing[:2])
+    return f"noch ohne Zertifikat – für „{closest.definition.title}“ fehlt: {missing}"
 
 
 def _email_for(name: str) -> str:

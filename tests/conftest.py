@@ -1,8 +1,11 @@
 """Shared fixtures.
 
-Database tests run once per backend: SQLite always, PostgreSQL when NAMALMS_TEST_DATABASE_URL
-is set (CI sets it). The schema is built by the real Alembic migrations and the shipped content
-is synced once per backend; each test then starts from empty user data.
+Database tests run on SQLite. Tests whose behaviour depends on the database itself – schema,
+locking, concurrency, the office's SQL – are marked ``both_databases`` (usually for their
+whole module) and run on PostgreSQL too when NAMALMS_TEST_DATABASE_URL is set (CI sets it);
+without it those runs are skipped with the reason. The schema is built by the real Alembic
+migrations and the shipped content is synced once per backend; each test then starts from
+empty user data. Nothing here depends on how fast the machine is: hypothesis has no deadline.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from flask import g, has_app_context
+from hypothesis import settings
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -22,6 +26,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = Path(os.environ.get("NAMALMS_TEST_CONTENT_DIR", PROJECT_ROOT / "content"))
 PG_ENV = "NAMALMS_TEST_DATABASE_URL"
 PASSWORD = "Sonnenblume-Windrad-42"
+BOTH = "both_databases"
+
+# A busy 2-core CI machine must never fail a property test for being slow.
+settings.register_profile("namalms", deadline=None, print_blob=True)
+settings.load_profile("namalms")
 
 # Tables holding what users did; emptied after every test (children before parents).
 USER_DATA_TABLES = ["api_token", "workshop_attendance", "workshop", "audit_event", "eligibility", "certificate", "progress_event", "module_progress", "enrollment", "user"]
@@ -50,7 +59,14 @@ def reset_postgres_schema(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def pytest_generate_tests(metafunc):
+    """SQLite for every database test; PostgreSQL as well for tests marked both_databases."""
+    if "database_url" in metafunc.fixturenames:
+        backends = ["sqlite", "postgresql"] if metafunc.definition.get_closest_marker(BOTH) else ["sqlite"]
+        metafunc.parametrize("database_url", backends, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
 def database_url(request, tmp_path_factory) -> str:
     if request.param == "sqlite":
         return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "namalms-test.sqlite3")
@@ -80,7 +96,8 @@ def migrated_app(database_url, tmp_path_factory):
 
     content_copy = tmp_path_factory.mktemp("content") / "content"
     shutil.copytree(CONTENT_DIR, content_copy)
-    app = create_app(app_config(database_url, CONTENT_DIR=str(content_copy)))
+    instance = tmp_path_factory.mktemp("instance")
+    app = create_app(app_config(database_url, CONTENT_DIR=str(content_copy)), instance_path=str(instance))
     with app.app_context():
         upgrade()
         result = load_tree(CONTENT_DIR)

@@ -1,11 +1,10 @@
 """Where the certificate PDF gets its Unicode TrueType fonts.
 
 The PDF core fonts (Helvetica & Co.) only know Latin-1: no „…“, no –. So the PDF embeds a
-TrueType family. First choice is Source Sans 3 (Adobe, SIL Open Font License) from the PyPI
-package ``rendercv-fonts``, which the project installs like any other dependency, so a fresh
-machine renders the same PDF as a developer's. Then Source Sans Pro from the smaller package
-``font-source-sans-pro`` if that is installed instead. The last resort is DejaVu Sans from the
-operating system (Debian's ``fonts-dejavu-core`` and the usual places on other systems).
+TrueType family: Source Sans 3 (Adobe), shipped with the package in ``font_files/`` under the SIL
+Open Font License (``font_files/OFL.txt``; three files, about 1 MB), so every installation renders
+the same PDF. The last resort, should those files be missing, is DejaVu Sans from the operating
+system (Debian's ``fonts-dejavu-core`` and the usual places on other systems).
 
 Pure Python: no Flask, no database.
 """
@@ -14,36 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 __all__ = ["FontFamily", "default_candidates", "find_font_family"]
 
-PACKAGE = "rendercv-fonts"
-
-
-@dataclass(frozen=True)
-class _Packaged:
-    """A Python package that ships a font family: where in it the three files are."""
-
-    distribution: str
-    module: str
-    family: str
-    folder: str
-    regular: str
-    bold: str
-    italic: str
-
-
-# Best first. rendercv-fonts is maintained and carries Source Sans 3 (the current release of
-# Adobe's family); font-source-sans-pro (Pimoroni, 2018) is a 2 MB alternative with the older
-# Source Sans Pro, picked up if a deployment prefers the smaller package.
-PACKAGED = (
-    _Packaged("rendercv-fonts", "rendercv_fonts", "Source Sans 3", "Source Sans 3",
-              "SourceSans3-Regular.ttf", "SourceSans3-Bold.ttf", "SourceSans3-Italic.ttf"),
-    _Packaged("font-source-sans-pro", "font_source_sans_pro", "Source Sans Pro", "files",
-              "SourceSansPro-Regular.ttf", "SourceSansPro-Bold.ttf", "SourceSansPro-It.ttf"),
-)
+SHIPPED_DIR = Path(__file__).resolve().parent / "font_files"
 
 # Where operating systems put DejaVu: Debian/Ubuntu, Fedora, Arch, Alpine/others.
 DEJAVU_DIRS = (
@@ -70,28 +44,20 @@ class FontFamily:
         return all(path.is_file() for path in (self.regular, self.bold, self.italic))
 
 
-def _packaged_family(packaged: _Packaged) -> FontFamily | None:
-    """The family shipped by ``packaged``, if that package is installed."""
-    try:
-        root = resources.files(packaged.module)
-    except ModuleNotFoundError:
-        return None
-    folder = Path(str(root)) / packaged.folder
+def shipped_family() -> FontFamily:
+    """Source Sans 3 as shipped in ``namalms/certificates/font_files``."""
     return FontFamily(
-        name=packaged.family,
-        source=f"PyPI package {packaged.distribution}",
-        regular=folder / packaged.regular,
-        bold=folder / packaged.bold,
-        italic=folder / packaged.italic,
+        name="Source Sans 3",
+        source="namalms/certificates/font_files (SIL Open Font License)",
+        regular=SHIPPED_DIR / "SourceSans3-Regular.ttf",
+        bold=SHIPPED_DIR / "SourceSans3-Bold.ttf",
+        italic=SHIPPED_DIR / "SourceSans3-Italic.ttf",
     )
 
 
 def default_candidates() -> Iterator[FontFamily]:
-    """The families to try, best first: packaged Source Sans (see ``PACKAGED``), then DejaVu Sans."""
-    for packaged in PACKAGED:
-        family = _packaged_family(packaged)
-        if family is not None:
-            yield family
+    """The families to try, best first: the shipped Source Sans 3, then DejaVu Sans."""
+    yield shipped_family()
     for folder in DEJAVU_DIRS:
         yield FontFamily(
             name="DejaVu Sans",
@@ -105,9 +71,9 @@ def default_candidates() -> Iterator[FontFamily]:
 def find_font_family(candidates: Iterable[FontFamily] | None = None) -> FontFamily:
     """The first available family among ``candidates`` (default: ``default_candidates()``).
 
-    Raises ``RuntimeError`` with what to install when none is there: a certificate printed in
-    a font without „“ or – would look broken, so failing loudly is better than falling back to
-    the core fonts.
+    Raises ``RuntimeError`` with what to do when none is there: a certificate printed in a font
+    without „“ or – would look broken, so failing loudly is better than falling back to the core
+    fonts.
     """
     tried = []
     for family in default_candidates() if candidates is None else candidates:
@@ -115,7 +81,7 @@ def find_font_family(candidates: Iterable[FontFamily] | None = None) -> FontFami
             return family
         tried.append(f"{family.name} ({family.source})")
     raise RuntimeError(
-        "No Unicode TrueType font found for certificate PDFs. Install the Python package "
-        f"'{PACKAGE}' (pip install {PACKAGE}) or the system package fonts-dejavu-core. "
-        f"Tried: {', '.join(tried) or 'nothing'}."
+        "No Unicode TrueType font found for certificate PDFs. The package's own font files in "
+        f"{SHIPPED_DIR} are missing (reinstall namalms), and no DejaVu Sans was found either "
+        f"(Debian: apt-get install fonts-dejavu-core). Tried: {', '.join(tried) or 'nothing'}."
     )

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import re
 
+from functools import cache
+
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -12,14 +15,27 @@ from namalms.services import ServiceError
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # scrypt: memory-hard, the current werkzeug default; spelled out so it never silently changes.
+# The setting PASSWORD_HASH_METHOD may only lower it for the test suite (see config.Testing).
 PASSWORD_METHOD = "scrypt"
-# Computed once so a login attempt for an unknown e-mail costs as much as one for a known one.
-_DUMMY_HASH = generate_password_hash("namalms-dummy-password", method=PASSWORD_METHOD)
 COMMON_PASSWORDS = {
     "passwort123", "password123", "1234567890", "0123456789", "qwertzuiop", "qwertyuiop",
     "passwort1234", "password1234", "abcdefghij", "hallo12345", "sommer2026", "winter2026",
     "nachhaltigkeit", "einszweidrei",
 }
+
+
+def hash_method() -> str:
+    return current_app.config.get("PASSWORD_HASH_METHOD") or PASSWORD_METHOD
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=hash_method())
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    """A hash to check against for an unknown e-mail, so that attempt costs as much as a real one."""
+    return generate_password_hash("namalms-dummy-password", method=method)
 
 
 def normalise_email(email: str) -> str:
@@ -90,7 +106,7 @@ def register_learner(
     user = User(
         email=email,
         name=name.strip(),
-        password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
+        password_hash=hash_password(password),
         role="learner",
         district_id=district.id,
         region_id=district.region_id,
@@ -115,7 +131,7 @@ def create_user(
                            english="unknown district id (see content/regions.yml)")
     user = User(
         email=email, name=name.strip(), role=role,
-        password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
+        password_hash=hash_password(password),
         district_id=district.id if district else None,
         region_id=district.region_id if district else None,
         municipality=municipality.strip(),
@@ -129,7 +145,7 @@ def authenticate(email: str, password: str) -> User | None:
     """The active user with these credentials, or None – without revealing which part was wrong."""
     user = find_user_by_email(email)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(hash_method()), password)
         return None
     if not check_password_hash(user.password_hash, password) or not user.is_active_account:
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,8 +76,9 @@ def build_app(database_url: str, content_dir: str | None = None) -> Flask:
     from namalms.services.content_sync import sync_tree
 
     # No SERVER_NAME: the browser talks to 127.0.0.1:<port>, and URLs must follow that host.
+    instance = tempfile.mkdtemp(prefix="namalms-browser-instance-")
     app = create_app(app_config(database_url, WTF_CSRF_ENABLED=True, TESTING=True, SERVER_NAME=None,
-                                CONTENT_DIR=content_dir or str(CONTENT_DIR)))
+                                CONTENT_DIR=content_dir or str(CONTENT_DIR)), instance_path=instance)
     with app.app_context():
         upgrade()
         result = load_tree(CONTENT_DIR)

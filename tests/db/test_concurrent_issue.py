@@ -12,6 +12,8 @@ from namalms.services import certificates as service
 from namalms.services import progress
 from tests.conftest import FreshUserClient, PASSWORD
 
+pytestmark = pytest.mark.both_databases  # its behaviour depends on the database
+
 ATTEMPTS = 20
 
 

@@ -1,8 +1,11 @@
 """The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from namalms.extensions import db
+
+pytestmark = pytest.mark.both_databases  # its behaviour depends on the database
 
 
 def test_models_and_migrations_agree(app):

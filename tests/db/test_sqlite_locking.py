@@ -6,6 +6,8 @@ import pytest
 
 from namalms.extensions import db
 
+pytestmark = pytest.mark.both_databases  # its behaviour depends on the database
+
 
 def sqlite_path(app) -> str:
     url = app.config["SQLALCHEMY_DATABASE_URI"]

@@ -206,10 +206,12 @@ def test_view_of_a_malformed_snapshot_is_empty_text_not_an_error(snapshot):
 # ------------------------------------------------------------------ fonts
 
 
-def test_a_unicode_font_family_is_found():
+def test_the_shipped_source_sans_is_used_with_its_licence():
     family = find_font_family()
-    assert family.is_available
+    assert family.name == "Source Sans 3" and family.is_available
     assert family.regular.suffix == family.bold.suffix == ".ttf"
+    licence = (family.regular.parent / "OFL.txt").read_text(encoding="utf-8")
+    assert "SIL Open Font License" in licence
 
 
 def test_unavailable_font_candidates_are_skipped(tmp_path: Path):
@@ -220,7 +222,7 @@ def test_unavailable_font_candidates_are_skipped(tmp_path: Path):
 
 def test_no_font_at_all_is_a_clear_error(tmp_path: Path):
     missing = FontFamily("Missing", "nowhere", tmp_path / "a.ttf", tmp_path / "b.ttf", tmp_path / "c.ttf")
-    with pytest.raises(RuntimeError, match="rendercv-fonts.*fonts-dejavu-core"):
+    with pytest.raises(RuntimeError, match="reinstall namalms.*fonts-dejavu-core"):
         find_font_family([missing])
 
 

@@ -14,6 +14,8 @@ from namalms.models.base import utcnow
 from namalms.services import tokens as token_service
 from tests.web.test_office_status import GK, PRO_MISSING, SK, days_ago, seed_learner
 
+pytestmark = pytest.mark.both_databases  # its behaviour depends on the database
+
 API_ROUTES = ["/api/v1/learners", "/api/v1/learners.csv", "/api/v1/learners.xlsx", "/api/v1/certificates",
               "/api/v1/learners?status=zertifiziert", "/api/v1/certificates?status=valid"]
 

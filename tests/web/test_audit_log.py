@@ -10,6 +10,8 @@ from namalms.models import AuditEvent, Certificate, Course
 from namalms.services import progress
 from namalms.services.audit import record_audit
 
+pytestmark = pytest.mark.both_databases  # its behaviour depends on the database
+
 UTC = timezone.utc
 
 

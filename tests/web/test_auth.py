@@ -19,7 +19,7 @@ def test_register_derives_region_from_district_and_logs_in(client):
     user = db.session.scalar(select(User).where(User.email == "miriam.mustermann@bergheim.de"))
     assert user.region_id == "rheinisches-revier"
     assert user.role == "learner"
-    assert user.password_hash.startswith("scrypt:")
+    assert user.password_hash.startswith(("scrypt:", "pbkdf2:")) and PASSWORD not in user.password_hash
     assert "Miriam Mustermann" in client.get("/dashboard").get_data(as_text=True)
 
 
@@ -129,3 +129,16 @@ def test_register_form_offers_every_district_grouped(client):
     assert '<optgroup label="Kreise">' in page and '<optgroup label="Kreisfreie Städte">' in page
     assert '<option value="rhein-erft-kreis">Rhein-Erft-Kreis</option>' in page
     assert page.count("<option value=") >= 54
+
+
+def test_outside_the_test_suite_passwords_are_hashed_with_scrypt(tmp_path):
+    """The suite hashes with one cheap round for speed; a real installation never does."""
+    from namalms import create_app
+    from namalms.services.accounts import _dummy_hash, hash_method, hash_password
+
+    production = create_app({"SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": "sqlite://"},
+                            instance_path=str(tmp_path))
+    with production.app_context():
+        assert production.config["PASSWORD_HASH_METHOD"] is None
+        assert hash_password(PASSWORD).startswith("scrypt:")
+        assert _dummy_hash(hash_method()).startswith("scrypt:"), "unknown addresses cost as much as known ones"

@@ -10,6 +10,8 @@ from namalms.extensions import db
 from namalms.services import tokens as token_service
 from tests.web.test_office_status import GK, PRO_MISSING, RL, SK, days_ago, seed_learner
 
+pytestmark = pytest.mark.both_databases  # its behaviour depends on the database
+
 PAGES = [
     "/office/",
     "/office/?status=fehlt-1",

@@ -15,6 +15,8 @@ from namalms.services import certificates as certificate_service
 from namalms.services import progress
 from namalms.services import statistics as figures
 
+pytestmark = pytest.mark.both_databases  # its behaviour depends on the database
+
 UTC = timezone.utc
 
 

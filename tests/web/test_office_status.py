@@ -21,6 +21,8 @@ from namalms.models import ApiToken, AuditEvent, Certificate, District, Eligibil
 from namalms.models.base import utcnow
 from namalms.services import office_queries
 
+pytestmark = pytest.mark.both_databases  # its behaviour depends on the database
+
 UTC = timezone.utc
 GK = "grundlagenkurs"
 SK = "sonderkurs-strukturwandel"

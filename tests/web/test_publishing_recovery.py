@@ -14,6 +14,8 @@ from namalms.services.publishing import files
 from namalms.startup import recover
 from tests.web.test_trainer_content import FIRST, FIRST_PATH, content, current_source, revision_count  # noqa: F401
 
+pytestmark = pytest.mark.both_databases  # its behaviour depends on the database
+
 
 @pytest.fixture
 def trainer(make_user):

@@ -64,6 +64,10 @@ def test_demo_is_idempotent_and_prints_logins(runner):
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
     assert "programmbuero@demo.nama.nrw" in first.output and "NaMa-Demo-2026!" in first.output
+    assert "Demo-Zugänge" in first.output, "make run speaks German"
+    # The states shown are read from the database, not a fixed text.
+    assert "hat Zertifikat Grundlagenkurs" in first.output and "widerrufen:" in first.output
+    assert "NAMA-" in first.output and "noch ohne Zertifikat – für" in first.output
     users = db.session.scalar(select(func.count()).select_from(User))
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0

@@ -14,6 +14,8 @@ from namalms.models.base import utcnow
 from namalms.services import progress
 from tests.web.test_workshops import learner_one_workshop_short, make_workshop
 
+pytestmark = pytest.mark.both_databases  # its behaviour depends on the database
+
 
 @pytest.fixture
 def trainer(make_user, auth):
