@@ -2,6 +2,7 @@
 import threading
 import traceback
 
+import pytest
 from sqlalchemy import select
 
 from namalms.demo import complete_module
