@@ -36,14 +36,17 @@ def content_check(directory: str | None) -> None:
         click.echo(f"error: content directory {root} does not exist", err=True)
         sys.exit(2)
     result = load_tree(root)
-    for problem in result.problems:
-        click.echo(str(problem))
+    for finding in sorted(result.problems + result.warnings, key=lambda p: (p.path, p.line)):
+        click.echo(str(finding))
     if result.problems:
-        click.echo(f"{len(result.problems)} problem(s) found in {root}", err=True)
+        click.echo(f"{len(result.problems)} problem(s) and {len(result.warnings)} warning(s) found in {root}",
+                   err=True)
         sys.exit(1)
     tree = result.tree
     click.echo(f"OK: {len(tree.courses)} courses, {len(tree.modules)} modules, "
-               f"{len(tree.programme.certificates)} certificate definitions, {len(tree.districts)} districts")
+               f"{len(tree.programme.certificates)} certificate definitions, {len(tree.districts)} districts, "
+               f"{len(tree.glossary.terms) if tree.glossary else 0} glossary terms, {len(tree.workaids)} work aids"
+               + (f"; {len(result.warnings)} warning(s)" if result.warnings else ""))
 
 
 @content_cli.command("sync")

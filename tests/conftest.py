@@ -229,3 +229,14 @@ def counted_statements():
         yield statements
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+
+
+def minutes_line(module_id: str = "gk-agenda-2030") -> str:
+    """The `minutes: N` line of a shipped module as written, for tests that edit it."""
+    import re
+
+    for path in CONTENT_DIR.glob("*/*.md"):
+        text = path.read_text(encoding="utf-8")
+        if re.search(rf"^id: {re.escape(module_id)}$", text, re.MULTILINE):
+            return re.search(r"^minutes: \d+$", text, re.MULTILINE).group(0)
+    raise LookupError(module_id)

@@ -10,8 +10,6 @@ Ids, never file names, identify courses and modules: renaming a file changes not
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import json
 import posixpath
 import re
@@ -20,6 +18,17 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 from urllib.parse import unquote, urlsplit
 
+from namalms.content.checking import (
+    ID_PATTERN,
+    Report as _Report,
+    describe as _describe,
+    parse_yaml as _parse_yaml,
+    read_text as _read_text,
+    sha256 as _sha256,
+    split_front_matter as _split_front_matter,
+    type_message as _type_message,
+    visible_children as _visible_children,
+)
 from namalms.content.model import (
     CertificateDefinitionSource,
     ContentTree,
@@ -34,9 +43,13 @@ from namalms.content.model import (
     QuizQuestion,
     Region,
 )
+from namalms.content.reference import (
+    GLOSSARY_FILE, WORKAIDS_DIR, check_links, load_glossary, load_workaids, scan_workaids,
+)
 from namalms.content.render import extract_images, is_external_or_absolute
+from namalms.domain.quiz import answer_leaks
 from namalms.domain.rules import Catalog, CourseInfo, find_certificate_cycles, validate_rule
-from namalms.content.yamlnodes import LineDict, LineList, YamlError, load_yaml, to_plain
+from namalms.content.yamlnodes import LineDict, LineList, to_plain
 
 PROGRAMME_FILE = "programme.yml"
 REGIONS_FILE = "regions.yml"
@@ -45,7 +58,6 @@ ROOT_FILES = frozenset({PROGRAMME_FILE, REGIONS_FILE, "README.md"})
 IMAGE_DIR = "img"
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
 
-ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DISTRICT_KINDS = ("kreis", "kreisfreie-stadt", "ausserhalb")
 QUIZ_KINDS = ("single", "multiple")
 DEFAULT_PASS_MARK = 70
@@ -53,7 +65,7 @@ DEFAULT_PASS_MARK = 70
 MODULE_KEYS = ("id", "title", "order", "minutes", "summary", "objectives", "sdgs", "workshop",
                "workshop_title", "quiz")
 MODULE_REQUIRED = ("id", "title", "order", "minutes", "objectives", "sdgs")
-QUIZ_KEYS = ("pass_mark", "questions")
+QUIZ_KEYS = ("pass_mark", "draw", "questions")
 QUESTION_KEYS = ("id", "type", "question", "options", "explanation")
 OPTION_KEYS = ("text", "correct")
 COURSE_KEYS = ("id", "title", "short_title", "order", "description", "audience", "modules",
@@ -68,7 +80,6 @@ PROGRAMME_REQUIRED = ("issuer", "certificates")
 ISSUER_KEYS = ("name", "programme", "place", "signatory")
 CERTIFICATE_KEYS = ("id", "title", "statement", "rule")
 
-_LINE_BREAK = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _IMAGE_PATH = re.compile(r"^[^/]+/img/[^/]+$")
 _IMAGE_SIGNATURES = {
     ".png": ("PNG", lambda data: data.startswith(b"\x89PNG\r\n\x1a\n")),
@@ -80,10 +91,15 @@ _IMAGE_SIGNATURES = {
 
 @dataclass(frozen=True)
 class LoadResult:
-    """Outcome of :func:`load_tree`: the tree if and only if there are no problems."""
+    """Outcome of :func:`load_tree`: the tree if and only if there are no problems.
+
+    ``warnings`` (message starting "Warnung:") never stop publishing; they point at things an
+    author should look at, such as a quiz whose authored order gives the answers away.
+    """
 
     tree: ContentTree | None
     problems: list[Problem]
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def is_ok(self) -> bool:
@@ -102,6 +118,7 @@ def load_tree(root: Path) -> LoadResult:
     """
     root = Path(root)
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     if not root.is_dir():
         return LoadResult(None, [Problem(".", 1, f"Inhaltsordner „{root}“ nicht gefunden")])
     layout = _scan_layout(root, problems)
@@ -109,17 +126,23 @@ def load_tree(root: Path) -> LoadResult:
     regions = _load_regions(root, problems)
     courses = [_load_course(root, folder, problems) for folder in layout.course_folders]
     modules = [
-        _load_module(root, path, course, problems)
+        _load_module(root, path, course, problems, warnings)
         for course in courses
         for path in layout.module_files.get(course.folder, ())
     ]
     _check_courses(courses, problems)
     _check_modules(courses, modules, assets, problems)
     programme = _load_programme(root, courses, modules, regions, problems)
+    module_ids = {draft.id for draft in modules if draft.id}
+    glossary = load_glossary(root, problems) if layout.has_glossary else None
+    workaids = load_workaids(root, layout.workaid_files, module_ids, problems)
+    check_links(modules, glossary, workaids, module_ids, problems)
     problems = sorted(problems, key=lambda problem: (problem.path, problem.line))
+    warnings = sorted(warnings, key=lambda problem: (problem.path, problem.line))
     if problems:
-        return LoadResult(None, problems)
-    return LoadResult(_build_tree(root, programme, regions, courses, modules, assets), [])
+        return LoadResult(None, problems, warnings)
+    tree = _build_tree(root, programme, regions, courses, modules, assets)
+    return LoadResult(replace(tree, glossary=glossary, workaids=workaids), [], warnings)
 
 
 def parse_module(text: str, path: str, course_id: str) -> tuple[ModuleSource | None, list[Problem]]:
@@ -185,142 +208,6 @@ def resolve_image_path(module_path: str, src: str) -> str | None:
 # --- problem collection and typed access to YAML nodes ---------------------------------------
 
 
-class _Report:
-    """Problems of one file; helpers read typed values and report what is wrong with them."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[Problem] = []
-
-    def add(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.path, line, message))
-
-    def keys(self, node: LineDict, allowed: Sequence[str], required: Sequence[str],
-             where: str = "") -> None:
-        """Report unknown keys (with the allowed ones as a hint) and missing required keys."""
-        for key in node:
-            if key not in allowed:
-                self.add(node.line_of(key), _unknown_key_message(key, allowed, where))
-        for key in required:
-            if key not in node:
-                self.add(node.line, f"Pflichtfeld „{key}“ fehlt{where}")
-
-    def text(self, node: LineDict, key: str, *, required: bool = True,
-             where: str = "") -> str | None:
-        """A non-empty text value (stripped); None if absent, empty or of the wrong type."""
-        if key not in node:
-            return None
-        value = node[key]
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                self.add(node.line_of(key), f"„{key}“ ist leer{where}")
-            return None
-        if not isinstance(value, str):
-            self.add(node.line_of(key), _type_message(key, "Text", value, where))
-            return None
-        return value.strip()
-
-    def integer(self, node: LineDict, key: str, *, minimum: int, maximum: int | None = None,
-                where: str = "") -> int | None:
-        """A whole number within [minimum, maximum]; None if absent or invalid."""
-        if key not in node:
-            return None
-        value = node[key]
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.add(node.line_of(key), _type_message(key, "eine ganze Zahl", value, where))
-            return None
-        if value < minimum or (maximum is not None and value > maximum):
-            bounds = f"zwischen {minimum} und {maximum}" if maximum else f"mindestens {minimum}"
-            self.add(node.line_of(key), f"„{key}“ muss {bounds} sein, ist aber {value}{where}")
-            return None
-        return value
-
-    def boolean(self, node: LineDict, key: str, *, default: bool, where: str = "") -> bool:
-        """true/false; the default if absent or invalid (invalid is reported)."""
-        if key not in node:
-            return default
-        value = node[key]
-        if not isinstance(value, bool):
-            self.add(node.line_of(key), _type_message(key, "true oder false", value, where))
-            return default
-        return value
-
-    def ident(self, node: LineDict, key: str = "id", *, where: str = "") -> str | None:
-        """An id: lowercase letters, digits and single hyphens."""
-        value = node.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)  # `id: 2030` is a valid id, YAML just read it as a number
-            node[key] = value
-        text = self.text(node, key, where=where)
-        if text is None:
-            return None
-        if not ID_PATTERN.match(text):
-            self.add(
-                node.line_of(key),
-                f"„{key}“ „{text}“ ist ungültig: erlaubt sind Kleinbuchstaben, Ziffern und "
-                f"einzelne Bindestriche, z. B. „gk-agenda-2030“{where}",
-            )
-            return None
-        return text
-
-    def mapping(self, value: Any, line: int, label: str, where: str = "") -> LineDict | None:
-        """The value as a mapping, or None (reported) if it is something else."""
-        if isinstance(value, LineDict):
-            return value
-        self.add(line, _type_message(label, "eine Zuordnung (Schlüssel: Wert)", value, where))
-        return None
-
-    def sequence(self, value: Any, line: int, label: str, where: str = "") -> LineList | None:
-        """The value as a list, or None (reported) if it is something else."""
-        if isinstance(value, LineList):
-            return value
-        self.add(line, _type_message(label, "eine Liste", value, where))
-        return None
-
-
-def _unknown_key_message(key: Any, allowed: Sequence[str], where: str) -> str:
-    guess = difflib.get_close_matches(str(key), allowed, n=1)
-    hint = f" – meinten Sie „{guess[0]}“?" if guess else "."
-    return f"unbekannter Schlüssel „{key}“{where}{hint} Erlaubt sind: {', '.join(allowed)}"
-
-
-def _type_message(key: str, expected: str, value: Any, where: str = "") -> str:
-    return f"„{key}“ muss {expected} sein, gefunden: {_describe(value)}{where}"
-
-
-def _describe(value: Any) -> str:
-    """Say in German what a YAML value turned out to be."""
-    if value is None:
-        return "nichts (leerer Wert)"
-    if isinstance(value, bool):
-        return f"Wahrheitswert {str(value).lower()}"
-    if isinstance(value, int):
-        return f"Zahl {value}"
-    if isinstance(value, float):
-        return f"Kommazahl {value}"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:39] + "…"
-        return f"Text „{shown}“"
-    if isinstance(value, list):
-        return "eine Liste"
-    if isinstance(value, dict):
-        return "eine Zuordnung"
-    return type(value).__name__
-
-
-def _parse_yaml(text: str, report: _Report, *, line_offset: int = 0) -> Any:
-    """Parse YAML, turning syntax errors into problems (returns None then)."""
-    try:
-        return load_yaml(text, line_offset=line_offset)
-    except YamlError as error:
-        report.add(error.line, error.message)
-        return None
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 # --- layout and files ------------------------------------------------------------------------
 
 
@@ -331,6 +218,8 @@ class _Layout:
     course_folders: list[str] = field(default_factory=list)
     module_files: dict[str, list[str]] = field(default_factory=dict)
     image_files: list[str] = field(default_factory=list)
+    has_glossary: bool = False
+    workaid_files: list[str] = field(default_factory=list)
 
 
 def _scan_layout(root: Path, problems: list[Problem]) -> _Layout:
@@ -340,13 +229,17 @@ def _scan_layout(root: Path, problems: list[Problem]) -> _Layout:
     """
     layout = _Layout()
     for entry in _visible_children(root):
-        if entry.is_dir():
+        if entry.is_dir() and entry.name == WORKAIDS_DIR:
+            layout.workaid_files = scan_workaids(root, entry, problems)
+        elif entry.is_dir():
             layout.course_folders.append(entry.name)
             layout.module_files[entry.name] = _scan_course_folder(root, entry, layout, problems)
+        elif entry.name == GLOSSARY_FILE:
+            layout.has_glossary = True
         elif entry.name not in ROOT_FILES:
             problems.append(Problem(entry.name, 1, "unerwartete Datei – im Inhaltsordner sind "
-                                    "nur programme.yml, regions.yml, README.md und Kursordner "
-                                    "erlaubt"))
+                                    "nur programme.yml, regions.yml, glossar.yml, README.md, der "
+                                    "Ordner vorlagen/ und Kursordner erlaubt"))
     return layout
 
 
@@ -383,27 +276,6 @@ def _scan_image_folder(root: Path, folder: Path, problems: list[Problem]) -> lis
     return images
 
 
-def _visible_children(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.iterdir() if not p.name.startswith(".")),
-                  key=lambda p: p.name)
-
-
-def _read_text(root: Path, relative: str, problems: list[Problem]) -> str | None:
-    """Read a UTF-8 text file; a missing file or another encoding is a problem, not a crash."""
-    path = root / relative
-    if not path.is_file():
-        problems.append(Problem(relative, 1, "Datei fehlt"))
-        return None
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        problems.append(Problem(relative, line, f"Datei ist nicht UTF-8-kodiert (Byte "
-                                f"0x{raw[error.start]:02x}) – bitte als UTF-8 speichern"))
-        return None
-
-
 def _read_assets(root: Path, layout: _Layout, problems: list[Problem]) -> dict[str, bytes]:
     """Read every image and check that its bytes match its file extension."""
     assets = {}
@@ -435,7 +307,7 @@ class _ModuleDraft:
 
 
 def _load_module(root: Path, path: str, course: _CourseDraft,
-                 problems: list[Problem]) -> _ModuleDraft:
+                 problems: list[Problem], warnings: list[Problem]) -> _ModuleDraft:
     text = _read_text(root, path, problems)
     if text is None:
         draft = _ModuleDraft(path, _Report(path))
@@ -443,6 +315,7 @@ def _load_module(root: Path, path: str, course: _CourseDraft,
     else:
         draft = _parse_module_draft(text, path, course.id or course.folder)
         problems.extend(draft.report.problems)
+        warnings.extend(draft.report.warnings)
     if draft.id is None:
         draft.guessed_id = _guess_id(text)
     return draft
@@ -467,25 +340,6 @@ def _guess_id(text: str) -> str | None:
     """
     found, _ = find_module_id(text)
     return found if found and ID_PATTERN.match(found) else None
-
-
-def _split_lines(text: str) -> list[str]:
-    """Split into lines keeping their endings; only CR/LF count (as in YAML line numbers)."""
-    return _LINE_BREAK.findall(text)
-
-
-def _split_front_matter(text: str, report: _Report) -> tuple[str, str, int] | None:
-    """Return (front matter YAML, body, first line of the body) or None (reported)."""
-    lines = _split_lines(text.removeprefix("\ufeff"))
-    if not lines or lines[0].rstrip() != "---":
-        report.add(1, "Front Matter fehlt: Die Datei muss mit einer Zeile „---“ beginnen, "
-                      "gefolgt von id, title, order … und einer weiteren Zeile „---“")
-        return None
-    for index in range(1, len(lines)):
-        if lines[index].rstrip() in ("---", "..."):
-            return "".join(lines[1:index]), "".join(lines[index + 1:]), index + 2
-    report.add(1, "Front Matter wird nicht mit einer Zeile „---“ abgeschlossen")
-    return None
 
 
 def _parse_module_draft(text: str, path: str, course_id: str) -> _ModuleDraft:
@@ -598,9 +452,16 @@ def _quiz(meta: LineDict, report: _Report) -> Quiz | None:
                 continue
             first_lines[question.id] = line
             questions.append(question)
+    draw = report.integer(node, "draw", minimum=1) if "draw" in node else None
+    if draw is not None and questions and draw > len(questions):
+        report.add(node.line_of("draw"), f"„draw“ ist {draw}, das Quiz hat aber nur {len(questions)} "
+                                         f"Fragen – ein Versuch kann nicht mehr Fragen ziehen, als es gibt")
     if len(report.problems) > before or pass_mark is None:
         return None
-    return Quiz(pass_mark=pass_mark, questions=tuple(questions))
+    quiz = Quiz(pass_mark=pass_mark, questions=tuple(questions), draw=draw)
+    for warning in answer_leaks(quiz):
+        report.warn(meta.line_of("quiz"), warning)
+    return quiz
 
 
 def _question(item: Any, line: int, report: _Report) -> QuizQuestion | None:

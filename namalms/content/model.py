@@ -52,15 +52,24 @@ class QuizQuestion:
 
 @dataclass(frozen=True)
 class Quiz:
-    """The self-check of a module: questions and the pass mark in percent (1–100)."""
+    """The self-check of a module: questions and the pass mark in percent (1–100).
+
+    ``draw`` (optional) is how many of the questions one attempt shows, drawn at random: a pool.
+    """
 
     pass_mark: int
     questions: tuple[QuizQuestion, ...]
+    draw: int | None = None
+
+    @property
+    def questions_per_attempt(self) -> int:
+        return min(self.draw or len(self.questions), len(self.questions))
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-able dict, e.g. to store the quiz with a content revision."""
         return {
             "pass_mark": self.pass_mark,
+            "draw": self.draw,
             "questions": [
                 {
                     "id": question.id,
@@ -81,6 +90,7 @@ class Quiz:
         """Rebuild a quiz from :meth:`to_dict` output (stored data is trusted, not validated)."""
         return cls(
             pass_mark=int(data["pass_mark"]),
+            draw=data.get("draw"),
             questions=tuple(
                 QuizQuestion(
                     id=question["id"],
@@ -241,6 +251,51 @@ class ProgrammeSource:
 
 
 @dataclass(frozen=True)
+class GlossaryTerm:
+    """One entry of the glossary: the term as written in the texts, its long form, an explanation."""
+
+    term: str
+    long: str
+    text: str
+    anchor: str  # /glossar#<anchor>
+
+
+@dataclass(frozen=True)
+class Glossary:
+    """``glossar.yml``: abbreviations and technical terms, rendered as the page /glossar."""
+
+    path: str
+    terms: tuple[GlossaryTerm, ...]
+    source: str
+    source_hash: str
+
+    def anchors(self) -> frozenset[str]:
+        return frozenset(term.anchor for term in self.terms)
+
+    def covers(self, abbreviation: str) -> bool:
+        """True when the glossary explains ``abbreviation`` (plural "SDGs" counts as "SDG")."""
+        known = {term.term for term in self.terms} | {part for term in self.terms for part in term.term.split()}
+        return abbreviation in known or (abbreviation.endswith("s") and abbreviation[:-1] in known)
+
+
+@dataclass(frozen=True)
+class WorkAidSource:
+    """A downloadable work aid (Vorlage) in ``vorlagen/``: Markdown with forms as tables.
+
+    Served as a printable page ``/vorlagen/<id>`` and as Word and Excel files generated from it.
+    """
+
+    id: str
+    path: str
+    title: str
+    summary: str
+    module_ids: tuple[str, ...]
+    body: str
+    source: str
+    source_hash: str
+
+
+@dataclass(frozen=True)
 class ContentTree:
     """The whole validated content tree; only ever built when no problem was found."""
 
@@ -253,6 +308,8 @@ class ContentTree:
     courses: tuple[CourseSource, ...]
     modules: dict[str, ModuleSource]
     assets: dict[str, bytes] = field(default_factory=dict)
+    glossary: Glossary | None = None
+    workaids: dict[str, WorkAidSource] = field(default_factory=dict)
 
     def course(self, course_id: str) -> CourseSource | None:
         """Return the course with this id, or None."""

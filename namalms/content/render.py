@@ -30,6 +30,7 @@ import bleach
 import markdown
 from bleach import html5lib_shim
 from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
 ImageResolver = Callable[[str], "str | None"]
@@ -165,10 +166,37 @@ class _DowngradeH1(Treeprocessor):
             element.tag = "h2"
 
 
+# An asterisk between two letters is the German gender star (Teilnehmer*innen), never emphasis.
+_GENDER_STAR = re.compile(r"(?<=[^\W\d_])\*(?=[^\W\d_])")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+
+
+class _GenderStar(Preprocessor):
+    """Escape the gender star so "Teilnehmer*innen und Bürger*innen" is not set in italics.
+
+    Runs after fenced code blocks are stashed; inline code spans are left as written.
+    """
+
+    def run(self, lines: list[str]) -> list[str]:
+        return [self._escape(line) if "*" in line else line for line in lines]
+
+    @staticmethod
+    def _escape(line: str) -> str:
+        parts, last = [], 0
+        for match in _CODE_SPAN.finditer(line):
+            parts.append(_GENDER_STAR.sub(r"\\*", line[last:match.start()]))
+            parts.append(match.group(0))
+            last = match.end()
+        parts.append(_GENDER_STAR.sub(r"\\*", line[last:]))
+        return "".join(parts)
+
+
 class _DowngradeH1Extension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - Markdown's API
         # The toc treeprocessor runs at priority 5; higher priorities run earlier.
         md.treeprocessors.register(_DowngradeH1(md), "namalms_downgrade_h1", 20)
+        # Fenced code is stashed at priority 25; run after it.
+        md.preprocessors.register(_GenderStar(md), "namalms_gender_star", 15)
 
 
 def _markdown_converter() -> markdown.Markdown:

@@ -13,6 +13,7 @@ from namalms.learner.overview import active_modules, all_courses, completion_of,
 from namalms.models import Course, Module, ModuleProgress
 from namalms.services import ServiceError
 from namalms.services import certificates as certificate_service
+from namalms.services import reference
 from namalms.services import progress as progress_service
 from namalms.unit_of_work import refuse, write_transaction
 from namalms.web import requested_id, role_required
@@ -105,6 +106,7 @@ def module(module_id: str):
         previous=siblings[index - 1] if index > 0 else None,
         following=siblings[index + 1] if index + 1 < len(siblings) else None,
         position=index + 1, count=len(siblings), sdg_names=SDG_NAMES, is_preview=not is_learner,
+        workaids=reference.workaids(module.id),
     )
 
 

@@ -203,7 +203,44 @@ def sync_tree(tree: ContentTree, *, author: User | None = None, author_label: st
             report.retired.append(row.id)
     db.session.flush()
     sync_definitions(tree)
+    sync_reference(tree, note, author=author, author_label=author_label)
     return report
+
+
+GLOSSARY_KEY = "glossar"
+
+
+def sync_reference(tree: ContentTree, note, *, author: User | None = None, author_label: str = "") -> None:
+    """Store the glossary and the work aids as revisions (only where the file changed); a work aid
+    whose file is gone gets a revision that marks it removed, so its page answers 404."""
+    if tree.glossary is not None:
+        glossary = tree.glossary
+        current = latest_revision("glossary", GLOSSARY_KEY)
+        if current is None or current.source_hash != glossary.source_hash:
+            terms = [{"term": t.term, "long": t.long, "text": t.text, "anchor": t.anchor} for t in glossary.terms]
+            note("glossary", GLOSSARY_KEY, add_revision(
+                "glossary", GLOSSARY_KEY, path=glossary.path, source=glossary.source,
+                source_hash=glossary.source_hash, meta={"terms": terms}, author=author, author_label=author_label))
+        else:
+            note("glossary", GLOSSARY_KEY, None)
+    for workaid in tree.workaids.values():
+        current = latest_revision("workaid", workaid.id)
+        if current is not None and current.source_hash == workaid.source_hash:
+            note("workaid", workaid.id, None)
+            continue
+        rendered = render_markdown(workaid.body)
+        note("workaid", workaid.id, add_revision(
+            "workaid", workaid.id, path=workaid.path, source=workaid.source, source_hash=workaid.source_hash,
+            html=rendered.html, toc=[{"level": e.level, "anchor": e.anchor, "title": e.title} for e in rendered.toc],
+            meta={"title": workaid.title, "summary": workaid.summary, "modules": list(workaid.module_ids)},
+            author=author, author_label=author_label))
+    known = set(db.session.scalars(select(ContentRevision.key).where(ContentRevision.kind == "workaid").distinct()))
+    for key in sorted(known - set(tree.workaids)):
+        current = latest_revision("workaid", key)
+        if current is not None and not (current.meta or {}).get("removed"):
+            note("workaid", key, add_revision("workaid", key, path=current.path, source="", source_hash="",
+                                              meta={"removed": True, "title": current.meta.get("title", key)},
+                                              author=author, author_label=author_label))
 
 
 def sync_definitions(tree) -> None:

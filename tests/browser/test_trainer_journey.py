@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import PASSWORD, unique_email
+from tests.conftest import minutes_line
 
 pytestmark = pytest.mark.browser
 MODULE = "gk-agenda-2030"
@@ -37,7 +38,7 @@ def test_trainer_fixes_broken_front_matter_previews_publishes_and_restores(brows
     log_in(trainer, live_server, make_account(live_server, "trainer"))
     trainer.goto(f"{live_server.url}/trainer/content/module/{MODULE}/bearbeiten")
     source = trainer.locator("textarea").input_value()
-    trainer.locator("textarea").fill(source.replace("minutes: 90", "minutes: viel", 1))
+    trainer.locator("textarea").fill(source.replace(minutes_line(), "minutes: viel", 1))
     trainer.get_by_role("button", name="Prüfen", exact=True).click()
     expect(trainer.locator(".problem-list").first).to_contain_text("Zeile 5")
     expect(trainer.locator("tr#zeile-5")).to_have_class("has-problem")

@@ -12,6 +12,7 @@ from namalms.content.loader import load_tree
 from namalms.extensions import db
 from namalms.models import AuditEvent, Module
 from namalms.content.listing import CourseListing, ListingError, read_listing, set_order_line, write_listing
+from tests.conftest import minutes_line
 from tests.web.test_trainer_content import (  # noqa: F401  (fixtures)
     FIRST, FIRST_PATH, NEW_MODULE, SECOND, content, course_zip, current_source, revision_count, snapshot_files,
 )
@@ -40,7 +41,7 @@ def test_import_of_a_changed_module_publishes_and_writes_it_back(runner, content
 
 def test_import_of_a_broken_module_lists_the_problems_and_changes_nothing(runner, content, tmp_path):
     files, revisions = snapshot_files(content), revision_count()
-    broken = current_source().replace("minutes: 90", "minutes: neunzig").replace("sdgs: [1,", "sdgs: [18, 1,")
+    broken = current_source().replace(minutes_line(), "minutes: neunzig").replace("sdgs: [1,", "sdgs: [18, 1,")
     result = runner.invoke(args=["content", "import", write(tmp_path, "agenda.md", broken)])
     assert result.exit_code == 1
     assert f"{FIRST_PATH}:5: „minutes“ muss eine ganze Zahl sein" in result.output
@@ -50,7 +51,7 @@ def test_import_of_a_broken_module_lists_the_problems_and_changes_nothing(runner
 
 def test_dry_run_checks_without_changing_anything(runner, content, tmp_path):
     files, revisions = snapshot_files(content), revision_count()
-    source = current_source().replace("minutes: 90", "minutes: 80")
+    source = current_source().replace(minutes_line(), "minutes: 80")
     result = runner.invoke(args=["content", "import", "--dry-run", write(tmp_path, "agenda.md", source)])
     assert result.exit_code == 0 and "Check passed, nothing changed" in result.output
     assert snapshot_files(content) == files and revision_count() == revisions
@@ -96,7 +97,7 @@ def test_other_files_are_refused(runner, tmp_path):
 
 
 def test_history_lists_number_author_time_hash_and_message(runner, content, tmp_path):
-    runner.invoke(args=["content", "import", write(tmp_path, "a.md", current_source().replace("minutes: 90", "minutes: 85")),
+    runner.invoke(args=["content", "import", write(tmp_path, "a.md", current_source().replace(minutes_line(), "minutes: 85")),
                         "-m", "Zeit angepasst", "--author", "Redaktion"])
     result = runner.invoke(args=["content", "history", FIRST])
     assert result.exit_code == 0
@@ -111,7 +112,7 @@ def test_history_lists_number_author_time_hash_and_message(runner, content, tmp_
 def test_restore_publishes_the_old_text_as_a_new_revision(runner, content, tmp_path):
     old = current_source()
     old_number = db.session.get(Module, FIRST).current_revision.number
-    runner.invoke(args=["content", "import", write(tmp_path, "a.md", old.replace("minutes: 90", "minutes: 85")), "-m", "x"])
+    runner.invoke(args=["content", "import", write(tmp_path, "a.md", old.replace(minutes_line(), "minutes: 85")), "-m", "x"])
     result = runner.invoke(args=["content", "restore", FIRST, str(old_number)])
     assert result.exit_code == 0, result.output
     assert f"as revision {old_number + 2}" in result.output
@@ -124,7 +125,7 @@ def test_restore_adjusts_the_order_to_the_current_position(runner, content, trai
     old = current_source()
     old_number = db.session.get(Module, FIRST).current_revision.number
     assert trainer_client.post(f"/trainer/content/module/{FIRST}/verschieben", data={"richtung": "runter"}).status_code == 302
-    runner.invoke(args=["content", "import", write(tmp_path, "a.md", current_source().replace("minutes: 90", "minutes: 85"))])
+    runner.invoke(args=["content", "import", write(tmp_path, "a.md", current_source().replace(minutes_line(), "minutes: 85"))])
     result = runner.invoke(args=["content", "restore", FIRST, str(old_number)])
     assert result.exit_code == 0, result.output
     assert (content / FIRST_PATH).read_text(encoding="utf-8") == old.replace("\norder: 1\n", "\norder: 2\n")

@@ -34,7 +34,7 @@ def events(user, kind=None):
 def test_catalogue_lists_the_courses_for_everyone(client):
     text = client.get("/").get_data(as_text=True)
     assert "Grundlagenkurs Kommunales Nachhaltigkeitsmanagement" in text
-    assert "Sonderkurs Nachhaltigkeitsmanagement in Strukturwandelregionen" in text
+    assert "Kommunales Nachhaltigkeitsmanagement in Nordrhein-Westfälischen Strukturwandelregionen" in text
 
 
 def test_module_needs_enrolment_first(client, learner):

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from namalms.extensions import db
 from namalms.models import ContentRevision, User
+from tests.conftest import minutes_line
 
 
 def test_app_refuses_to_start_without_secret_key_outside_development(tmp_path, monkeypatch):
@@ -35,7 +36,7 @@ def test_content_check_names_file_and_line_and_exits_1(app, runner, tmp_path):
     shutil.copytree(app.config["CONTENT_DIR"], broken)
     module = broken / "grundlagenkurs" / "01-agenda-2030.md"
     text = module.read_text(encoding="utf-8")
-    module.write_text(text.replace("minutes: 90", "minutes: viel", 1), encoding="utf-8")
+    module.write_text(text.replace(minutes_line(), "minutes: viel", 1), encoding="utf-8")
     result = runner.invoke(args=["content", "check", str(broken)])
     assert result.exit_code == 1
     assert "grundlagenkurs/01-agenda-2030.md:5:" in result.output

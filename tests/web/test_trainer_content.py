@@ -19,6 +19,7 @@ from namalms.content.loader import load_tree
 from namalms.extensions import db
 from namalms.models import Asset, AuditEvent, ContentRevision, ContentWrite, Course, Module, ModuleProgress
 from namalms.services import progress as progress_service
+from tests.conftest import minutes_line
 
 FIRST = "gk-agenda-2030"
 SECOND = "gk-sdgs-lokalisieren"
@@ -215,7 +216,7 @@ def learner_with_progress(make_user):
 
 def test_uploaded_module_with_broken_front_matter_shows_the_line_and_changes_nothing(client, trainer, content):
     files, revisions = snapshot_files(content), revision_count()
-    broken = current_source().replace("minutes: 90", "minutes: neunzig")
+    broken = current_source().replace(minutes_line(), "minutes: neunzig")
     response = client.post("/trainer/content/hochladen", data={
         "file": (io.BytesIO(broken.encode()), "01-agenda-2030.md")}, content_type="multipart/form-data")
     assert response.status_code == 422
@@ -339,7 +340,7 @@ def test_the_second_trainer_gets_a_conflict_and_keeps_their_text(app, client, tr
     base = current_revision_id()
     original = current_source()
     first_text = original.replace("title: Nachhaltige", "title: Erste nachhaltige")
-    second_text = original.replace("minutes: 90", "minutes: 75")
+    second_text = original.replace(minutes_line(), "minutes: 75")
 
     assert edit(second, second_text, "vorschau", base=base).status_code == 200  # both started from `base`
     assert edit(client, first_text, "veroeffentlichen", base=base, message="Titel").status_code == 302
@@ -365,7 +366,7 @@ def test_the_conflict_is_checked_again_inside_the_transaction(app, trainer, cont
 
     base = current_revision_id()
     late_text = current_source().replace("title: Nachhaltige", "title: Späte nachhaltige")
-    landed_text = current_source().replace("minutes: 90", "minutes: 80")
+    landed_text = current_source().replace(minutes_line(), "minutes: 80")
     original_plan = publishing.plan_module_edit
 
     def plan_then_someone_else_publishes(module_id, source, *, base_revision_id):
@@ -432,7 +433,7 @@ def test_restoring_the_current_revision_changes_nothing(client, trainer, content
 def test_restoring_with_a_stale_page_is_a_conflict(client, trainer, content):
     old_number = db.session.get(Module, FIRST).current_revision.number
     stale = current_revision_id()
-    edit(client, current_source().replace("minutes: 90", "minutes: 95"), "veroeffentlichen", message="Zeit")
+    edit(client, current_source().replace(minutes_line(), "minutes: 95"), "veroeffentlichen", message="Zeit")
     revisions = revision_count()
     response = client.post(f"/trainer/content/module/{FIRST}/wiederherstellen",
                            data={"revision": old_number, "base_revision_id": stale}, follow_redirects=True)
@@ -670,7 +671,7 @@ def test_unsafe_zips_are_refused_with_the_tree_and_database_unchanged(client, tr
 
 def test_a_zip_whose_module_fails_the_check_is_refused(client, trainer, content):
     files, revisions = snapshot_files(content), revision_count()
-    broken = (content / FIRST_PATH).read_text(encoding="utf-8").replace("minutes: 90", "minutes: -1")
+    broken = (content / FIRST_PATH).read_text(encoding="utf-8").replace(minutes_line(), "minutes: -1")
     response = upload_zip(client, course_zip(content, replace={FIRST_PATH: broken.encode()}), "veroeffentlichen")
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and f"{FIRST_PATH}:5" in page and "„minutes“ muss mindestens 1 sein" in page
