@@ -13,12 +13,26 @@ bp = Blueprint("verify", __name__, url_prefix="/verify")
 
 @bp.route("", methods=["GET"])
 @bp.route("/", methods=["GET"])
+@limited("verify", "VERIFY_RATE_LIMIT")
 def form():
     code = request.args.get("code", "").strip()
+    number = request.args.get("number", "").strip()
+    surname = request.args.get("surname", "").strip()
     if code:
         # Accept a pasted full URL as well as the bare code.
         code = code.rstrip("/").rsplit("/", 1)[-1]
         return redirect(url_for("verify.show", code=code))
+    if number or surname:
+        if not number or not surname:
+            return render_template("verify/form.html", number=number, surname=surname,
+                                   error="Bitte geben Sie die Zertifikatsnummer und den Nachnamen an."), 400
+        certificate = certificate_service.find_by_number_and_surname(number, surname)
+        if certificate is None:
+            # The same answer whether the number exists or not: a number alone reveals nobody.
+            return render_template("verify/form.html", number=number, surname=surname,
+                                   error="Zu dieser Zertifikatsnummer und diesem Nachnamen gibt es kein "
+                                         "Zertifikat. Prüfen Sie die Schreibweise."), 404
+        return redirect(url_for("verify.show", code=certificate.verification_code))
     return render_template("verify/form.html")
 
 
@@ -47,7 +61,7 @@ def show(code: str):
     snapshot = certificate.snapshot
     return render_template(
         "verify/show.html", certificate=certificate, snapshot=snapshot,
-        status=certificate_service.status_of(certificate),
+        status=certificate_service.status_of(certificate), successor=certificate_service.successor_of(certificate),
         issued_on=format_long_date(snapshot["issued_at"]), categories=REVOCATION_CATEGORIES,
     )
 

@@ -33,7 +33,8 @@ settings.register_profile("namalms", deadline=None, print_blob=True)
 settings.load_profile("namalms")
 
 # Tables holding what users did; emptied after every test (children before parents).
-USER_DATA_TABLES = ["api_token", "workshop_attendance", "workshop", "audit_event", "eligibility", "certificate", "progress_event", "module_progress", "enrollment", "user"]
+USER_DATA_TABLES = ["api_token", "workshop_attendance", "workshop", "audit_event", "eligibility", "certificate",
+                    "quiz_attempt", "progress_event", "module_progress", "enrollment", "user"]
 
 
 def app_config(database_url: str, **overrides) -> dict:
@@ -240,3 +241,30 @@ def minutes_line(module_id: str = "gk-agenda-2030") -> str:
         if re.search(rf"^id: {re.escape(module_id)}$", text, re.MULTILINE):
             return re.search(r"^minutes: \d+$", text, re.MULTILINE).group(0)
     raise LookupError(module_id)
+
+
+def quiz_answers(client, user, module_id: str, *, correct: bool = True) -> dict:
+    """What a learner's browser posts for a module's self-check: opens the module page (which
+    draws the attempt), then ticks – at the positions this attempt shows them – the right options
+    (or one wrong option per question). The page itself never says which option is right, so the
+    test reads the attempt's layout from the database."""
+    from sqlalchemy import select
+
+    from namalms.domain.quiz import AttemptLayout
+    from namalms.extensions import db
+    from namalms.models import Module, QuizAttempt
+    from namalms.services.progress import quiz_of
+
+    assert client.get(f"/modules/{module_id}").status_code == 200
+    attempt = db.session.scalar(select(QuizAttempt).where(
+        QuizAttempt.user_id == user.id, QuizAttempt.module_id == module_id, QuizAttempt.submitted_at.is_(None))
+        .order_by(QuizAttempt.id.desc()).limit(1))
+    assert attempt is not None, "the module page opens an attempt"
+    quiz = {q.id: q for q in quiz_of(db.session.get(Module, module_id)).questions}
+    data = {"attempt": str(attempt.id)}
+    for shown in AttemptLayout.from_list(attempt.layout).questions:
+        question = quiz[shown.question_id]
+        authored = ({i for i, o in enumerate(question.options) if o.is_correct} if correct
+                    else {next(i for i, o in enumerate(question.options) if not o.is_correct)})
+        data[f"q-{question.id}"] = [str(position) for position in sorted(shown.to_shown(authored))]
+    return data

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from namalms.formatting import format_date, format_long_date
+from namalms.formatting import format_date, format_duration, format_long_date
 
 __all__ = [
     "CertificateView",
@@ -23,27 +23,8 @@ __all__ = [
     "PriorCertificateLine",
     "WorkshopLine",
     "certificate_view",
-    "format_hours",
     "total_minutes",
 ]
-
-def format_hours(minutes: int | float) -> str:
-    """``90`` → ``"1,5 Std."``: minutes as hours with a German decimal comma.
-
-    At most two decimals (quarter hours stay exact: ``45`` → ``"0,75 Std."``), trailing zeros
-    dropped (``60`` → ``"1 Std."``), thousands grouped with a dot. ``ValueError`` for negative
-    or non-numeric input, so a broken snapshot is noticed rather than printed as "0 Std.".
-    """
-    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)):
-        raise ValueError(f"minutes must be a number, got {minutes!r}")
-    if minutes != minutes or minutes < 0 or minutes == float("inf"):
-        raise ValueError(f"minutes must be a finite number ≥ 0, got {minutes!r}")
-    hours = (Decimal(str(minutes)) / Decimal(60)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    text = f"{hours:,.2f}".rstrip("0").rstrip(".")
-    # Swap the English separators for German ones: 1,234.5 → 1.234,5.
-    text = text.replace(",", "\u0000").replace(".", ",").replace("\u0000", ".")
-    return f"{text} Std."
-
 
 def _minutes_of(module: Any) -> int | float | None:
     if not isinstance(module, Mapping):
@@ -115,6 +96,7 @@ class CertificateView:
     title: str
     statement: str
     issuer_name: str
+    partners: str  # "mit dem BEW · im Auftrag des MUNV" – who runs the programme with the issuer
     programme: str
     place: str
     signatory: str
@@ -132,6 +114,10 @@ class CertificateView:
 
 
 MISSING = "–"
+
+
+def _join_parts(*parts: str) -> str:
+    return ", ".join(part for part in parts if part)
 
 
 def _section(snapshot: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -189,7 +175,7 @@ def certificate_view(snapshot: Mapping[str, Any]) -> CertificateView:
         ModuleLine(
             title=_text(module, "title") or _text(module, "id") or MISSING,
             course_title=_text(module, "course_title"),
-            hours=MISSING if (minutes := _minutes_of(module)) is None else format_hours(minutes),
+            hours=MISSING if (minutes := _minutes_of(module)) is None else format_duration(minutes),
             completed_on=_day_or_missing(module.get("completed_at")),
         )
         for module in _items(evidence, "modules")
@@ -213,6 +199,9 @@ def certificate_view(snapshot: Mapping[str, Any]) -> CertificateView:
         title=_text(certificate, "title"),
         statement=_text(certificate, "statement"),
         issuer_name=_text(issuer, "name"),
+        partners=_join_parts(
+            f"in Zusammenarbeit mit dem {_text(issuer, 'partner')}" if _text(issuer, "partner") else "",
+            f"im Auftrag des {_text(issuer, 'commissioned_by')}" if _text(issuer, "commissioned_by") else ""),
         programme=_text(issuer, "programme"),
         place=_text(issuer, "place"),
         signatory=_text(issuer, "signatory"),
@@ -221,5 +210,5 @@ def certificate_view(snapshot: Mapping[str, Any]) -> CertificateView:
         modules=modules,
         workshops=workshops,
         prior_certificates=prior,
-        total_hours=format_hours(total_minutes(snapshot)),
+        total_hours=format_duration(total_minutes(snapshot)),
     )

@@ -38,6 +38,7 @@ INK = (34, 38, 41)
 MUTED = (98, 108, 112)
 RULE = (200, 210, 207)
 TINT = (238, 245, 243)  # a very light teal for the table header
+STAMP_RED = (190, 30, 45)
 
 PAGE_WIDTH = 210.0
 PAGE_HEIGHT = 297.0
@@ -97,31 +98,43 @@ def _join(separator: str, *parts: str) -> str:
     return separator.join(part for part in parts if part)
 
 
-def render_certificate_pdf(snapshot: Mapping[str, Any]) -> bytes:
+def render_certificate_pdf(snapshot: Mapping[str, Any], *, stamp: Stamp | None = None) -> bytes:
     """The PDF of a certificate snapshot, as bytes ready to send or store.
 
-    Rendering is deterministic: the same snapshot gives the same bytes (the PDF's creation
-    date is the issue date, not "now"), so a PDF can be cached and compared. Raises
-    ``RuntimeError`` when no Unicode font is installed (see ``fonts.find_font_family``).
+    ``stamp`` marks a certificate that is no longer valid (revoked or replaced) across every
+    page, so a printout can never pass for a valid certificate. Rendering is deterministic: the
+    same snapshot and stamp give the same bytes (the PDF's creation date is the issue date, not
+    "now"), so a PDF can be cached and compared. Raises ``RuntimeError`` when no Unicode font is
+    installed (see ``fonts.find_font_family``).
     """
     view = certificate_view(snapshot)
     fonts = find_font_family()
     # A certificate that fits on one page belongs on one page (it hangs on a wall): when the
     # regular spacing needs a second page, try tighter spacing before accepting two.
-    first = _CertificatePdf(view, fonts, REGULAR)
+    first = _CertificatePdf(view, fonts, REGULAR, stamp)
     first.render()
     if first.pages_count > 1:
-        compact = _CertificatePdf(view, fonts, COMPACT)
+        compact = _CertificatePdf(view, fonts, COMPACT, stamp)
         compact.render()
         if compact.pages_count == 1:
             return bytes(compact.output())
     return bytes(first.output())
 
 
+@dataclass(frozen=True)
+class Stamp:
+    """The mark across an invalid certificate: a word ("WIDERRUFEN") and a line saying when and why."""
+
+    word: str
+    detail: str
+
+
 class _CertificatePdf(FPDF):
     """fpdf2 document that knows the certificate's page furniture (band, headers, footers)."""
 
-    def __init__(self, view: CertificateView, fonts: FontFamily, density: _Density) -> None:
+    def __init__(self, view: CertificateView, fonts: FontFamily, density: _Density,
+                 stamp: Stamp | None = None) -> None:
+        self.stamp = stamp
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.view = view
         self.density = density
@@ -207,12 +220,36 @@ class _CertificatePdf(FPDF):
         self._evidence()
         self._closing()
         self._footers()
+        self._stamps()
 
     def _letterhead(self) -> None:
         view = self.view
         self.set_y(TOP)
         self._paragraph(view.programme, 10, style="B", color=TEAL, leading=1.35)
         self._paragraph(view.issuer_name, 9, color=MUTED, leading=1.35)
+        if view.partners:
+            self._paragraph(view.partners, 8, color=MUTED, leading=1.3)
+
+    def _stamps(self) -> None:
+        """A red stamp across every page of a revoked or replaced certificate."""
+        if self.stamp is None:
+            return
+        for number in range(1, self.pages_count + 1):
+            self.page = number
+            with self.local_context(fill_opacity=0.9, stroke_opacity=0.9):
+                with self.rotation(angle=28, x=PAGE_WIDTH / 2, y=PAGE_HEIGHT / 2):
+                    self.set_draw_color(*STAMP_RED)
+                    self.set_line_width(1.6)
+                    width, height = 150.0, 34.0
+                    x, y = (PAGE_WIDTH - width) / 2, (PAGE_HEIGHT - height) / 2
+                    self.rect(x, y, width, height)
+                    self._style("B", 40, STAMP_RED)
+                    self.set_xy(x, y + 4)
+                    self.cell(width, 17, self.stamp.word, align="C")
+                    self._style("", 9.5, STAMP_RED)
+                    self.set_xy(x + 4, y + 22)
+                    self.multi_cell(width - 8, 4.2, self.stamp.detail, align="C")
+        self.page = self.pages_count
 
     def _title_and_holder(self) -> None:
         view = self.view

@@ -77,8 +77,9 @@ REGION_KEYS = ("id", "name", "description")
 DISTRICT_KEYS = ("id", "name", "kind", "region")
 PROGRAMME_KEYS = ("issuer", "certificates", "course_entry")
 PROGRAMME_REQUIRED = ("issuer", "certificates")
-ISSUER_KEYS = ("name", "programme", "place", "signatory")
-CERTIFICATE_KEYS = ("id", "title", "statement", "rule")
+ISSUER_KEYS = ("name", "partner", "commissioned_by", "programme", "place", "signatory")
+CERTIFICATE_KEYS = ("id", "title", "short_title", "statement", "rule")
+CERTIFICATE_REQUIRED = ("id", "title", "statement", "rule")
 
 _IMAGE_PATH = re.compile(r"^[^/]+/img/[^/]+$")
 _IMAGE_SIGNATURES = {
@@ -991,9 +992,10 @@ def _issuer(node: LineDict, report: _Report) -> dict[str, str]:
 
 
 def _certificate(item: LineDict, draft: _ProgrammeDraft, report: _Report) -> None:
-    report.keys(item, CERTIFICATE_KEYS, CERTIFICATE_KEYS, " in einem Zertifikat")
+    report.keys(item, CERTIFICATE_KEYS, CERTIFICATE_REQUIRED, " in einem Zertifikat")
     certificate_id = report.ident(item)
     title = report.text(item, "title")
+    short_title = report.text(item, "short_title", required=False) or ""
     statement = report.text(item, "statement")
     if "rule" in item and item["rule"] is None:
         report.add(item.line_of("rule"), "„rule“ ist leer – jedes Zertifikat braucht eine Regel")
@@ -1003,7 +1005,7 @@ def _certificate(item: LineDict, draft: _ProgrammeDraft, report: _Report) -> Non
         draft.raw_rules[certificate_id] = item["rule"]
         draft.certificates.append(CertificateDefinitionSource(
             id=certificate_id, title=title, statement=statement, rule=rule[0],
-            rule_hash=rule[1], line=item.line,
+            rule_hash=rule[1], line=item.line, short_title=short_title,
         ))
 
 

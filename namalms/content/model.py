@@ -236,6 +236,7 @@ class CertificateDefinitionSource:
     rule: Any
     rule_hash: str
     line: int
+    short_title: str = ""  # for lists and table cells ("Zertifikat Sonderkurs")
 
 
 @dataclass(frozen=True)

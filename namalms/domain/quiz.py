@@ -175,3 +175,29 @@ def _correct_is_longest(question: QuizQuestion) -> bool:
     lengths = [len(option.text) for option in question.options]
     longest = max(lengths)
     return lengths.count(longest) == 1 and question.options[lengths.index(longest)].is_correct
+
+
+# --- what the page shows ---------------------------------------------------------------------------
+
+def identity_layout(quiz: Quiz) -> AttemptLayout:
+    """Every question in authored order with its options as written (for previews and scripts)."""
+    return AttemptLayout(tuple(ShownQuestion(q.id, tuple(range(len(q.options)))) for q in quiz.questions))
+
+
+def attempt_view(quiz: Quiz, layout: AttemptLayout, result: QuizResult | None = None) -> list[dict]:
+    """The questions of an attempt as the page renders them: in the attempt's order, options in the
+    attempt's order, and – once graded – which shown positions were chosen and are correct."""
+    by_id = {q.id: q for q in quiz.questions}
+    views = []
+    for shown in layout.questions:
+        question = by_id.get(shown.question_id)
+        if question is None:
+            continue
+        graded = result.result_for(question.id) if result else None
+        options = [{"position": position, "text": question.options[index].text,
+                    "is_correct": question.options[index].is_correct,
+                    "is_chosen": bool(graded and index in graded.chosen)}
+                   for position, index in enumerate(shown.order)]
+        views.append({"id": question.id, "kind": question.kind, "question": question.question,
+                      "explanation": question.explanation, "options": options, "result": graded})
+    return views

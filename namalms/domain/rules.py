@@ -50,6 +50,9 @@ __all__ = [
     "validate_rule",
 ]
 
+# Conditions about who the learner is rather than what they did (see Verdict.is_precondition).
+PRECONDITION_KINDS = frozenset({"region_in"})
+
 # Deeper nesting than this is certainly a mistake (or a recursive YAML anchor); stopping here
 # keeps a bad programme file from crashing the checker with a RecursionError.
 MAX_DEPTH = 32
@@ -127,22 +130,65 @@ class Verdict:
     total: int | None
     children: tuple[Verdict, ...] = ()
 
+    @property
+    def is_precondition(self) -> bool:
+        """A condition about who the learner is (their region), not something to work on: it is
+        never counted as progress and never listed as "still to do"."""
+        return self.kind in PRECONDITION_KINDS
+
+    def requirements(self) -> list[Verdict]:
+        """The things to work on that this verdict consists of, met or not (preconditions left
+        out); for ``any_of`` those of the alternative closest to done. Progress counts these."""
+        if self.is_precondition:
+            return []
+        if self.kind == "any_of" and self.children:
+            return _closest(self.children).requirements()
+        if self.kind == "all_of":
+            found: list[Verdict] = []
+            for child in self.children:
+                for leaf in child.requirements():
+                    if leaf not in found:  # the same module may be required by two branches
+                        found.append(leaf)
+            return found
+        return [self]
+
+    def preconditions(self) -> list[Verdict]:
+        """The preconditions (region) this verdict depends on, met or not."""
+        if self.is_precondition:
+            return [self]
+        if self.kind == "any_of" and self.children:
+            return _closest(self.children).preconditions()
+        return [p for child in self.children if child.kind in ("all_of", "any_of") or child.is_precondition
+                for p in child.preconditions()]
+
+    @property
+    def is_reachable(self) -> bool:
+        """False when a precondition fails: no amount of learning earns this certificate."""
+        return all(p.ok for p in self.preconditions())
+
     def missing(self) -> list[Verdict]:
-        """The unmet conditions a learner still has to work on ("Was fehlt mir noch?").
+        """The unmet requirements a learner still has to work on ("Was fehlt mir noch?").
 
         For an unmet ``any_of`` only the alternative closest to done is listed: showing every
-        alternative would suggest the learner has to do all of them.
+        alternative would suggest the learner has to do all of them. Unmet preconditions are not
+        listed here (see :meth:`preconditions`).
         """
         if self.ok:
             return []
-        if self.kind == "any_of" and self.children:
-            return _closest(self.children).missing()
         found: list[Verdict] = []
-        for child in self.children:
-            for leaf in child.missing():
-                if leaf not in found:  # the same module may be required by two branches
-                    found.append(leaf)
-        return found or [self]
+        for leaf in self.requirements():
+            if leaf.ok:
+                continue
+            for open_part in (leaf.missing_parts() or [leaf]):
+                if open_part not in found:
+                    found.append(open_part)
+        return found
+
+    def missing_parts(self) -> list[Verdict]:
+        """For a requirement made of parts (a course's modules): the unmet parts."""
+        if self.kind == "course_completed":
+            return [child for child in self.children if not child.ok]
+        return []
 
     def progress_text(self) -> str | None:
         """Progress as "4 von 7", or None if this condition has no countable progress."""
@@ -467,17 +513,33 @@ class AllOf(_Combinator):
 
     def evaluate(self, facts: Facts, catalog: Catalog) -> Verdict:
         children = tuple(rule.evaluate(facts, catalog) for rule in self.rules)
-        done = sum(1 for child in children if child.ok)
-        total = len(children)
+        met = sum(1 for child in children if child.ok)
+        shell = Verdict(ok=met == len(children), kind=self.kind, label="", explanation="", done=None,
+                        total=None, children=children)
+        done, total = units_of(shell.requirements())
         return Verdict(
-            ok=done == total,
+            ok=met == len(children),
             kind=self.kind,
             label="Alle folgenden Bedingungen",
-            explanation=f"{done} von {_counted(total, 'Bedingung', 'Bedingungen')} erfüllt",
+            explanation=f"{met} von {_counted(len(children), 'Bedingung', 'Bedingungen')} erfüllt",
             done=done,
             total=total,
             children=children,
         )
+
+
+def units_of(requirements: Sequence[Verdict]) -> tuple[int, int]:
+    """Progress in the units the "Was fehlt mir noch?" list shows: a module is one unit, "7 of a
+    set" seven, "2 workshops" two; preconditions are not counted."""
+    done = total = 0
+    for leaf in requirements:
+        if leaf.total:
+            done += min(leaf.done or 0, leaf.total)
+            total += leaf.total
+        else:
+            done += int(leaf.ok)
+            total += 1
+    return done, total
 
 
 @rule_type("any_of")

@@ -6,8 +6,7 @@ import json
 from flask import Response, abort, render_template
 from flask_login import current_user, login_required
 
-from namalms.certificates.document import format_hours
-from namalms.formatting import format_date, format_long_date
+from namalms.formatting import format_date, format_duration, format_long_date
 from namalms.learner.views import bp
 from namalms.models.base import utcnow
 from namalms.services import certificates as certificate_service
@@ -38,8 +37,9 @@ def certificate(number: str):
         certificate.seen_at = utcnow()
     snapshot = certificate.snapshot
     return render_template("learner/certificate.html", certificate=certificate, snapshot=snapshot,
+                           successor=certificate_service.successor_of(certificate),
                            status=certificate_service.status_of(certificate),
-                           issued_on=format_long_date(snapshot["issued_at"]), format_hours=format_hours,
+                           issued_on=format_long_date(snapshot["issued_at"]), format_duration=format_duration,
                            format_short_date=format_date)
 
 
@@ -49,9 +49,11 @@ def certificate_pdf(number: str):
     from namalms.certificates.pdf import render_certificate_pdf  # fpdf2 is loaded only when needed
 
     certificate = own_certificate(number)
-    pdf = render_certificate_pdf(certificate.snapshot)
+    stamp = certificate_service.stamp_for(certificate)
+    pdf = render_certificate_pdf(certificate.snapshot, stamp=stamp)
+    suffix = f"-{stamp.word.lower()}" if stamp else ""
     return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{certificate.number}.pdf"'})
+        "Content-Disposition": f'attachment; filename="{certificate.number}{suffix}.pdf"'})
 
 
 @bp.route("/certificates/<number>.json")

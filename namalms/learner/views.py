@@ -49,8 +49,10 @@ def entry_lock(course_id: str):
 @bp.route("/courses/<course_id>")
 @read_only
 def course(course_id: str):
-    view = course_view(db.get_or_404(Course, course_id), current_user if current_user.is_authenticated else None)
-    return render_template("learner/course.html", view=view, lock=entry_lock(course_id))
+    user = current_user if current_user.is_authenticated else None
+    view = course_view(db.get_or_404(Course, course_id), user)
+    return render_template("learner/course.html", view=view, lock=entry_lock(course_id),
+                           notices=certificate_service.course_certificate_notices(user, course_id))
 
 
 @bp.route("/courses/<course_id>/enrol", methods=["POST"])
@@ -90,19 +92,29 @@ def module(module_id: str):
         flash("Bitte schreiben Sie sich zuerst in den Kurs ein, um das Modul zu bearbeiten.", "info")
         return redirect(url_for("learner.course", course_id=module.course_id))
     progress = None
-    if is_learner:
-        progress = db.session.scalar(select(ModuleProgress).filter_by(user_id=current_user.id, module_id=module.id))
-        if progress_service.visit_is_due(progress):
-            with write_transaction():
-                progress, _ = progress_service.record_visit(current_user, module)
-            module = get_module(module_id)
     revision = module.current_revision
     quiz = Quiz.from_dict(revision.meta["quiz"]) if revision.meta.get("quiz") else None
+    feedback = _quiz_feedback(module) if quiz and is_learner else None
+    attempt = None
+    if is_learner:
+        progress = db.session.scalar(select(ModuleProgress).filter_by(user_id=current_user.id, module_id=module.id))
+        attempt = progress_service.open_attempt(current_user, module) if quiz and feedback is None else None
+        needs_attempt = quiz is not None and feedback is None and attempt is None
+        if progress_service.visit_is_due(progress) or needs_attempt:
+            # The page's only writes, in one short transaction: the visit and a fresh quiz attempt.
+            with write_transaction():
+                if progress_service.visit_is_due(progress):
+                    progress, _ = progress_service.record_visit(current_user, module)
+                if needs_attempt:
+                    attempt = progress_service.start_attempt(current_user, module)
+            module = get_module(module_id)
+            revision = module.current_revision
+    questions = feedback.questions if feedback else progress_service.attempt_questions(module, attempt) if quiz else []
     siblings = active_modules(module.course)
     index = next((i for i, m in enumerate(siblings) if m.id == module.id), 0)
     return render_template(
         "learner/module.html", module=module, revision=revision, quiz=quiz, progress=progress,
-        completion=completion_of(module, progress), feedback=_quiz_feedback(module) if quiz else None,
+        completion=completion_of(module, progress), feedback=feedback, attempt=attempt, questions=questions,
         previous=siblings[index - 1] if index > 0 else None,
         following=siblings[index + 1] if index + 1 < len(siblings) else None,
         position=index + 1, count=len(siblings), sdg_names=SDG_NAMES, is_preview=not is_learner,
@@ -128,15 +140,15 @@ def mark_done(module_id: str):
     return redirect(url_for("learner.module", module_id=module.id))
 
 
-def parse_answers(quiz: Quiz, form) -> dict[str, set[int]]:
-    """Read choices from the form; anything that is not a valid option index is ignored."""
+def parse_answers(questions: list[dict], form) -> dict[str, set[int]]:
+    """Read the ticked positions from the form; anything that is not a shown position is ignored."""
     answers: dict[str, set[int]] = {}
-    for question in quiz.questions:
+    for question in questions:
         chosen = set()
-        for raw in form.getlist(f"q-{question.id}"):
-            if raw.isdigit() and int(raw) < len(question.options):
+        for raw in form.getlist(f"q-{question['id']}"):
+            if raw.isascii() and raw.isdigit() and len(raw) < 4 and int(raw) < len(question["options"]):
                 chosen.add(int(raw))
-        answers[question.id] = chosen
+        answers[question["id"]] = chosen
     return answers
 
 
@@ -144,13 +156,19 @@ def parse_answers(quiz: Quiz, form) -> dict[str, set[int]]:
 @role_required("learner")
 def submit_quiz(module_id: str):
     module = get_module(module_id)
-    quiz = progress_service.quiz_of(module) or abort(404)
-    answers = parse_answers(quiz, request.form)
-    if not any(answers.values()):
+    progress_service.quiz_of(module) or abort(404)
+    attempt_id = requested_id(request.form, "attempt")
+    attempt = progress_service.attempt_of(current_user, module, attempt_id) if attempt_id else None
+    if attempt is None:
+        flash("Dieser Selbstcheck-Versuch ist nicht mehr gültig. Bitte beantworten Sie die Fragen noch einmal.",
+              "error")
+        return redirect(url_for("learner.module", module_id=module.id, _anchor="selbstcheck"))
+    answers = parse_answers(progress_service.attempt_questions(module, attempt), request.form)
+    if not any(answers.values()) and attempt.submitted_at is None:
         flash("Bitte beantworten Sie mindestens eine Frage, bevor Sie den Selbstcheck auswerten.", "error")
         return redirect(url_for("learner.module", module_id=module.id, _anchor="selbstcheck"))
     try:
-        _, attempt = progress_service.submit_quiz(current_user, module, answers)
+        _, attempt = progress_service.submit_quiz(current_user, module, answers, attempt_id=attempt.id)
     except ServiceError as error:
         return refuse(error, url_for("learner.course", course_id=module.course_id))
     # The result is shown in the quiz section itself (the redirect jumps there), not as a

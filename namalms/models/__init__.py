@@ -4,7 +4,7 @@ from namalms.models.certificate import (
     REVOCATION_CATEGORIES, STATUS_LABELS, Certificate, CertificateDefinition, Eligibility,
 )
 from namalms.models.content import Asset, ContentRevision, ContentWrite, Course, District, Module, Region
-from namalms.models.progress import Enrollment, ModuleProgress, ProgressEvent
+from namalms.models.progress import Enrollment, ModuleProgress, ProgressEvent, QuizAttempt
 from namalms.models.token import ApiToken
 from namalms.models.user import ROLES, User
 from namalms.models.workshop import FORMATS, Workshop, WorkshopAttendance
@@ -14,5 +14,5 @@ __all__ = [
     "ApiToken", "FORMATS", "Workshop", "WorkshopAttendance",
     "AuditEvent", "Certificate", "CertificateDefinition", "REVOCATION_CATEGORIES", "STATUS_LABELS",
     "Asset", "ContentRevision", "ContentWrite", "Course", "District", "Enrollment", "Module", "ModuleProgress",
-    "ProgressEvent", "ROLES", "Region", "User",
+    "ProgressEvent", "QuizAttempt", "ROLES", "Region", "User",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from namalms.extensions import db
@@ -24,6 +25,7 @@ class CertificateDefinition(db.Model):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
+    short_title: Mapped[str] = mapped_column(String(120), default="", server_default="")
     statement: Mapped[str] = mapped_column(Text)
     rule: Mapped[dict] = mapped_column(JSON)
     rule_hash: Mapped[str] = mapped_column(String(64))
@@ -87,6 +89,8 @@ class Eligibility(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     definition_id: Mapped[str] = mapped_column(ForeignKey("certificate_definition.id"), index=True)
     is_met: Mapped[bool] = mapped_column(default=False)
+    # False when a precondition fails (the learner's region): no learning can earn it.
+    is_reachable: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     missing_count: Mapped[int] = mapped_column(default=0, index=True)
     done: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)

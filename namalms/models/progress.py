@@ -56,3 +56,26 @@ class ProgressEvent(AppendOnly, db.Model):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+
+
+class QuizAttempt(db.Model):
+    """One attempt at a module's self-check as the learner was shown it.
+
+    ``layout`` holds the questions drawn and each one's option order (see
+    :class:`namalms.domain.quiz.AttemptLayout`), so grading, feedback and review map the positions
+    the learner saw back to the authored options. Created when the quiz is shown, closed once
+    when it is submitted (a second submit of the same attempt changes nothing).
+    """
+
+    __table_args__ = (Index("ix_quiz_attempt_user_module", "user_id", "module_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    module_id: Mapped[str] = mapped_column(ForeignKey("module.id"))
+    revision_id: Mapped[int] = mapped_column(ForeignKey("content_revision.id"))
+    layout: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    score: Mapped[int | None] = mapped_column()
+    is_passed: Mapped[bool | None] = mapped_column()
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)  # question id → authored option indices

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from namalms.certificates import signing
 from namalms.domain.rules import Catalog, CourseInfo, Facts, Verdict, evaluate
 from namalms.extensions import db
+from namalms.formatting import format_date
 from namalms.models import (
     REVOCATION_CATEGORIES, AuditEvent, Certificate, CertificateDefinition, ContentRevision, Course, Eligibility,
     Enrollment, Module, ModuleProgress, Region, User, Workshop, WorkshopAttendance,
@@ -108,6 +109,25 @@ class Standing:
     def missing(self) -> list[Verdict]:
         return [] if self.verdict.ok else self.verdict.missing()
 
+    @property
+    def unmet_preconditions(self) -> list[Verdict]:
+        """Conditions about the learner (their region) that learning cannot change."""
+        return [p for p in self.verdict.preconditions() if not p.ok]
+
+    @property
+    def is_reachable(self) -> bool:
+        return self.certificate is not None or self.verdict.ok or not self.unmet_preconditions
+
+    @property
+    def is_near(self) -> bool:
+        """Held, earned, or within reach: shown open; far-away certificates are shown collapsed."""
+        if self.certificate is not None or self.verdict.ok:
+            return True
+        if not self.is_reachable:
+            return False
+        done, total = self.verdict.done or 0, self.verdict.total or 0
+        return len(self.missing) <= 3 or (total > 0 and done * 2 >= total)
+
 
 def standings(user: User, *, catalog: Catalog | None = None, facts: Facts | None = None) -> list[Standing]:
     """Every active certificate with its verdict tree and the learner's current certificate."""
@@ -127,6 +147,34 @@ def course_entry_verdict(user: User | None, course_id: str, *, catalog: Catalog 
     else:
         facts = load_facts(user)
     return evaluate(rule, facts, catalog or load_catalog())
+
+
+@dataclass(frozen=True)
+class CertificateNotice:
+    """What a course page says about a certificate of the course before someone enrols."""
+
+    title: str
+    condition: str  # "Region „Rheinisches Revier“ oder „Ruhr-Kraftwerksstandorte“"
+    is_unmet: bool  # True when it is known that this learner does not meet it
+
+
+def course_certificate_notices(user: User | None, course_id: str) -> list[CertificateNotice]:
+    """Preconditions (the region) of the certificates this course leads to, so nobody enrols
+    expecting a certificate they cannot get."""
+    catalog = load_catalog()
+    facts = load_facts(user) if user is not None and getattr(user, "is_authenticated", False) \
+        and user.role == "learner" else Facts(None, {}, {}, (), {}, {}, utcnow())
+    notices = []
+    for definition in active_definitions():
+        courses: set = set()
+        _referenced(definition.rule, courses, set(), set())
+        if course_id not in courses:
+            continue
+        verdict = evaluate(definition.rule, facts, catalog)
+        for precondition in verdict.preconditions():
+            known = facts.region_id is not None
+            notices.append(CertificateNotice(definition.title, precondition.label, known and not precondition.ok))
+    return notices
 
 
 # --- issuing -----------------------------------------------------------------------------------------
@@ -172,6 +220,7 @@ def record_eligibility(user: User, current: list[Standing]) -> None:
             db.session.add(row)
         missing = standing.missing
         row.is_met = standing.verdict.ok
+        row.is_reachable = standing.verdict.is_reachable
         row.missing_count = len(missing)
         row.done, row.total = standing.verdict.done or 0, standing.verdict.total or 0
         row.missing = [m.label for m in missing]
@@ -346,6 +395,30 @@ def status_of(certificate: Certificate) -> dict:
     return status
 
 
+def successor_of(certificate: Certificate) -> Certificate | None:
+    """The certificate that replaced this one (re-issue or name correction), if any."""
+    return db.session.scalar(select(Certificate).where(Certificate.supersedes_id == certificate.id))
+
+
+def stamp_for(certificate: Certificate):
+    """The stamp a printout of a no-longer-valid certificate carries (None while it is valid)."""
+    from namalms.certificates.pdf import Stamp  # fpdf2 is loaded only when a PDF is made
+
+    if certificate.status == "revoked":
+        reason = REVOCATION_CATEGORIES.get(certificate.revocation_category or "", "")
+        detail = f"Widerrufen am {format_date(certificate.revoked_at)}"
+        if reason:
+            detail += f" – Grund: {reason}"
+        if certificate.revocation_reason:
+            detail += f" ({certificate.revocation_reason})"
+        return Stamp("WIDERRUFEN", detail + ". Prüfen Sie die Gültigkeit immer über den Prüflink.")
+    if certificate.status == "superseded":
+        successor = successor_of(certificate)
+        detail = f"Ersetzt durch {successor.number}" if successor is not None else "Ersetzt durch ein neueres Zertifikat"
+        return Stamp("ERSETZT", detail + ". Nur das neue Zertifikat ist gültig.")
+    return None
+
+
 def document_for(certificate: Certificate) -> dict:
     """The downloadable JSON: signed snapshot plus the current (unsigned) status."""
     return signing.signed_document(certificate.snapshot, signing_key(), status=status_of(certificate))
@@ -435,6 +508,23 @@ def standings_certificates(user: User) -> list[Certificate]:
 
 def find_by_code(code: str) -> Certificate | None:
     return db.session.scalar(select(Certificate).where(Certificate.verification_code == code))
+
+
+def find_by_number_and_surname(number: str, surname: str) -> Certificate | None:
+    """The certificate with this number if its holder's printed name ends with this surname.
+
+    Case, accents written as ae/oe/ue and spacing do not matter; a number alone finds nothing."""
+    certificate = find_by_number(number[:40])
+    if certificate is None or not surname.strip():
+        return None
+    printed = (certificate.snapshot or {}).get("holder", {}).get("name", "")
+    return certificate if _name_key(printed).endswith(_name_key(surname)) and _name_key(surname) else None
+
+
+def _name_key(name: str) -> str:
+    """A name compared loosely: „Müller“, „mueller“ and „MÜLLER“ are the same surname."""
+    folded = name.casefold().translate(str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}))
+    return "".join(ch for ch in folded if ch.isalnum())
 
 
 def find_by_number(number: str) -> Certificate | None:

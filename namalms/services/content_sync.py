@@ -254,6 +254,7 @@ def sync_definitions(tree) -> None:
         if row.rule_hash != source.rule_hash or row.title != source.title or row.statement != source.statement:
             row.updated_at = utcnow()
         row.title, row.statement, row.rule = source.title, source.statement, source.rule
+        row.short_title = source.short_title
         row.rule_hash, row.position, row.is_active = source.rule_hash, position, True
         seen.add(source.id)
     for row in db.session.scalars(select(CertificateDefinition)):

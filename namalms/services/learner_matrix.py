@@ -102,7 +102,7 @@ def _near_certificate_clause():
     held = exists().where(Certificate.user_id == Eligibility.user_id,
                           Certificate.definition_id == Eligibility.definition_id,
                           Certificate.current_marker.is_(True))
-    return and_(Eligibility.is_met.is_(False), Eligibility.missing_count == 1, ~held,
+    return and_(Eligibility.is_met.is_(False), Eligibility.missing_count == 1, Eligibility.is_reachable.is_(True), ~held,
                 Eligibility.definition_id.in_(select(CertificateDefinition.id).where(CertificateDefinition.is_active)))
 
 

@@ -246,9 +246,11 @@ def load_status_catalog() -> StatusCatalog:
             select(Course.id, Course.title, Course.short_title).order_by(Course.position, Course.id))
     }
     definitions = {
-        row.id: CertificateColumn(row.id, row.title, short_certificate_title(row.title), row.is_active)
+        row.id: CertificateColumn(row.id, row.title, row.short_title or short_certificate_title(row.title),
+                                  row.is_active)
         for row in db.session.execute(
-            select(CertificateDefinition.id, CertificateDefinition.title, CertificateDefinition.is_active)
+            select(CertificateDefinition.id, CertificateDefinition.title, CertificateDefinition.short_title,
+                   CertificateDefinition.is_active)
             .order_by(CertificateDefinition.position, CertificateDefinition.id))
     }
     regions = dict(db.session.execute(select(Region.id, Region.name).order_by(Region.position, Region.name)).all())
@@ -286,7 +288,8 @@ def _one_condition_short():
                              Certificate.current_marker.is_(True))
     active = select(CertificateDefinition.id).where(CertificateDefinition.is_active)
     return User.id.in_(select(Eligibility.user_id).where(
-        Eligibility.missing_count == 1, Eligibility.definition_id.in_(active), ~current))
+        Eligibility.missing_count == 1, Eligibility.is_reachable.is_(True), Eligibility.definition_id.in_(active),
+        ~current))
 
 
 def conditions(filters: StatusFilters, now: datetime) -> list:
@@ -481,7 +484,7 @@ def _learners(rows, catalog: StatusCatalog, now: datetime) -> list[LearnerStatus
             select(Eligibility.user_id, Eligibility.definition_id, Eligibility.missing_count, Eligibility.missing)
             .join(CertificateDefinition, CertificateDefinition.id == Eligibility.definition_id)
             .where(Eligibility.user_id.in_(ids), Eligibility.is_met.is_(False), Eligibility.missing_count > 0,
-                   CertificateDefinition.is_active)
+                   Eligibility.is_reachable.is_(True), CertificateDefinition.is_active)
             .order_by(Eligibility.missing_count, CertificateDefinition.position)):
         if (user_id, definition_id) in current:
             continue

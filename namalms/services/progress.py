@@ -5,6 +5,8 @@ so the current state can always be explained from the log.
 """
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Mapping
 
@@ -13,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 
 from namalms.content.model import Quiz
 from namalms.domain.progress import ModuleRequirements, ModuleState, module_completion
-from namalms.domain.quiz import QuizResult, grade_quiz
+from namalms.domain.quiz import AttemptLayout, QuizResult, attempt_view, draw_attempt, grade_attempt, identity_layout
 from namalms.extensions import db
-from namalms.models import Course, Enrollment, Module, ModuleProgress, ProgressEvent, User
+from namalms.models import ContentRevision, Course, Enrollment, Module, ModuleProgress, ProgressEvent, QuizAttempt, User
 from namalms.models.base import utcnow
 from namalms.services import ServiceError
 from namalms.services.certificates import evaluate_and_issue
@@ -150,30 +152,85 @@ def mark_done(user: User, module: Module, *, at: datetime | None = None) -> tupl
 
 
 def quiz_of(module: Module) -> Quiz | None:
+    """The self-check of the module's current revision, or None when it has none."""
     revision = module.current_revision
     if revision is None or not revision.meta.get("quiz"):
         return None
     return Quiz.from_dict(revision.meta["quiz"])
 
 
-def submit_quiz(user: User, module: Module, answers: Mapping[str, set[int]], *,
-                at: datetime | None = None) -> tuple[QuizResult, ProgressEvent]:
-    """Grade a quiz attempt, keep the best score, and record a pass the first time it happens.
+def _quiz_of_revision(revision_id: int) -> Quiz | None:
+    revision = db.session.get(ContentRevision, revision_id)
+    if revision is None or not (revision.meta or {}).get("quiz"):
+        return None
+    return Quiz.from_dict(revision.meta["quiz"])
 
-    The attempt is graded against the revision the learner saw; a later edit of the quiz keeps
-    an earlier pass valid because passes are stored, not recomputed.
-    """
-    _require_enrolment(user, module)
+
+def open_attempt(user: User, module: Module) -> QuizAttempt | None:
+    """The learner's attempt at the module's current quiz that is waiting for answers, if any."""
+    return db.session.scalar(
+        select(QuizAttempt).where(QuizAttempt.user_id == user.id, QuizAttempt.module_id == module.id,
+                                  QuizAttempt.revision_id == module.current_revision_id,
+                                  QuizAttempt.submitted_at.is_(None))
+        .order_by(QuizAttempt.id.desc()).limit(1))
+
+
+def start_attempt(user: User, module: Module, *, rng: random.Random | None = None) -> QuizAttempt | None:
+    """The open attempt, or a new one drawn now: its questions (a pool draws ``draw`` of them) and
+    each question's option order, shuffled per learner and attempt on the server and stored, so
+    the order stays the same on reload and says nothing about which option is right."""
     quiz = quiz_of(module)
     if quiz is None:
-        raise ServiceError("Dieses Modul hat keinen Selbstcheck.")
+        return None
+    attempt = open_attempt(user, module)
+    if attempt is not None:
+        return attempt
+    layout = draw_attempt(quiz, rng or random.SystemRandom())
+    attempt = QuizAttempt(user_id=user.id, module_id=module.id, revision_id=module.current_revision_id,
+                          layout=layout.to_list(), created_at=utcnow())
+    db.session.add(attempt)
+    db.session.flush()
+    return attempt
+
+
+def submit_quiz(user: User, module: Module, answers: Mapping[str, set[int]], *, attempt_id: int | None = None,
+                at: datetime | None = None) -> tuple[QuizResult, QuizAttempt]:
+    """Grade an attempt, keep the best score, and record a pass the first time it happens.
+
+    ``answers`` are the positions ticked as the attempt showed them; they are mapped back to the
+    authored options through the attempt's stored layout. Without ``attempt_id`` (scripts, demo
+    data) the answers are authored indices of all questions. The attempt is graded against the
+    revision the learner saw; a later edit of the quiz keeps an earlier pass valid because passes
+    are stored, not recomputed. Submitting the same attempt twice grades it once.
+    """
+    _require_enrolment(user, module)
     at = at or utcnow()
-    result = grade_quiz(quiz, answers)
+    if attempt_id is None:
+        quiz = quiz_of(module)
+        if quiz is None:
+            raise ServiceError("Dieses Modul hat keinen Selbstcheck.")
+        attempt = QuizAttempt(user_id=user.id, module_id=module.id, revision_id=module.current_revision_id,
+                              layout=identity_layout(quiz).to_list(), created_at=at)
+        db.session.add(attempt)
+    else:
+        attempt = db.session.scalar(select(QuizAttempt).where(QuizAttempt.id == attempt_id).with_for_update())
+        if attempt is None or attempt.user_id != user.id or attempt.module_id != module.id:
+            raise ServiceError("Dieser Selbstcheck-Versuch gehört nicht zu diesem Modul. Bitte laden Sie die "
+                               "Seite neu und beantworten Sie die Fragen noch einmal.")
+        if attempt.submitted_at is not None:
+            return _graded(attempt), attempt  # a double submit: already graded, nothing changes
+        quiz = _quiz_of_revision(attempt.revision_id)
+        if quiz is None:
+            raise ServiceError("Dieses Modul hat keinen Selbstcheck.")
+    layout = AttemptLayout.from_list(attempt.layout)
+    result, authored = grade_attempt(quiz, layout, answers)
+    attempt.submitted_at, attempt.score, attempt.is_passed, attempt.answers = at, result.score, result.is_passed, authored
+    db.session.flush()
     progress = progress_for(user, module)
-    attempt = _record(user, "quiz_attempt", module=module, at=at, data={
-        "revision_id": module.current_revision_id,
+    _record(user, "quiz_attempt", module=module, at=at, data={
+        "revision_id": attempt.revision_id, "attempt_id": attempt.id,
         "score": result.score, "pass_mark": result.pass_mark, "passed": result.is_passed,
-        "answers": {qid: sorted(choices) for qid, choices in answers.items()},
+        "answers": authored,
     })
     if progress.best_quiz_score is None or result.score > progress.best_quiz_score:
         progress.best_quiz_score = result.score
@@ -189,14 +246,57 @@ def submit_quiz(user: User, module: Module, answers: Mapping[str, set[int]], *,
     return result, attempt
 
 
-def attempt_feedback(user: User, module: Module, attempt_id: int) -> QuizResult | None:
-    """The graded result of one of the learner's own quiz attempts at this module, or None."""
-    event = db.session.get(ProgressEvent, attempt_id)
-    if event is None or event.user_id != user.id or event.module_id != module.id or event.kind != "quiz_attempt":
+def _graded(attempt: QuizAttempt) -> QuizResult | None:
+    """The result of a submitted attempt, recomputed from its stored answers and revision."""
+    quiz = _quiz_of_revision(attempt.revision_id)
+    if quiz is None:
         return None
-    quiz = quiz_of(module)
-    answers = {qid: set(choices) for qid, choices in event.data.get("answers", {}).items()}
-    return grade_quiz(quiz, answers) if quiz else None
+    layout = AttemptLayout.from_list(attempt.layout)
+    shown = {}
+    for question in layout.questions:
+        shown[question.question_id] = question.to_shown(set(attempt.answers.get(question.question_id, [])))
+    result, _ = grade_attempt(quiz, layout, shown)
+    return result
+
+
+@dataclass(frozen=True)
+class AttemptFeedback:
+    """A graded attempt as the module page shows it: questions and options in the order the
+    learner saw them, with their choices, the right answers (once passed) and the explanations."""
+
+    attempt: QuizAttempt
+    result: QuizResult
+    questions: list[dict]
+
+
+def attempt_feedback(user: User, module: Module, attempt_id: int) -> AttemptFeedback | None:
+    """One of the learner's own submitted attempts at this module, for review; otherwise None."""
+    attempt = db.session.get(QuizAttempt, attempt_id)
+    if attempt is None or attempt.user_id != user.id or attempt.module_id != module.id \
+            or attempt.submitted_at is None:
+        return None
+    quiz = _quiz_of_revision(attempt.revision_id)
+    result = _graded(attempt)
+    if quiz is None or result is None:
+        return None
+    return AttemptFeedback(attempt, result, attempt_view(quiz, AttemptLayout.from_list(attempt.layout), result))
+
+
+def attempt_of(user: User, module: Module, attempt_id: int) -> QuizAttempt | None:
+    """The learner's own attempt at this module with this id, or None."""
+    attempt = db.session.get(QuizAttempt, attempt_id)
+    if attempt is None or attempt.user_id != user.id or attempt.module_id != module.id:
+        return None
+    return attempt
+
+
+def attempt_questions(module: Module, attempt: QuizAttempt | None) -> list[dict]:
+    """The questions to answer, in the attempt's order (authored order for a preview)."""
+    quiz = quiz_of(module) if attempt is None else _quiz_of_revision(attempt.revision_id)
+    if quiz is None:
+        return []
+    layout = identity_layout(quiz) if attempt is None else AttemptLayout.from_list(attempt.layout)
+    return attempt_view(quiz, layout)
 
 
 def record_workshop_attendance(user: User, module: Module, *, recorded_by: User | None = None,

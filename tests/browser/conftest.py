@@ -52,6 +52,15 @@ class QuizQuestionFacts:
     correct: tuple[int, ...]
     wrong: tuple[int, ...]
     explanation: str
+    options: tuple[str, ...] = ()  # texts in authored order; the page shows them shuffled
+
+    @property
+    def correct_texts(self) -> tuple[str, ...]:
+        return tuple(self.options[i] for i in self.correct)
+
+    @property
+    def wrong_texts(self) -> tuple[str, ...]:
+        return tuple(self.options[i] for i in self.wrong)
 
 
 @dataclass(frozen=True)
@@ -184,6 +193,7 @@ def module_facts(live_server) -> Callable[[str], ModuleFacts]:
             questions = tuple(
                 QuizQuestionFacts(
                     id=q.id, kind=q.kind, option_count=len(q.options), explanation=q.explanation,
+                    options=tuple(o.text for o in q.options),
                     correct=tuple(i for i, o in enumerate(q.options) if o.is_correct),
                     wrong=(next(i for i, o in enumerate(q.options) if not o.is_correct),),
                 )

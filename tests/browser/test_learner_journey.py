@@ -79,14 +79,15 @@ def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
 
 
 def answer_quiz(page: Page, facts: ModuleFacts, *, correctly: bool) -> None:
-    """Choose the right (or one wrong) option per question, clearing earlier checkbox choices."""
+    """Choose the right (or one wrong) option per question by its text – the order is shuffled."""
     for question in facts.questions:
-        chosen = question.correct if correctly else question.wrong
-        for index in range(question.option_count):
-            option = page.locator(f"#q-{question.id}-{index}")
+        chosen = question.correct_texts if correctly else question.wrong_texts
+        fieldset = page.locator(f"#frage-{question.id}")
+        for text in question.options:
+            option = fieldset.get_by_label(text, exact=True)
             if question.kind == "multiple":
-                option.set_checked(index in chosen)
-            elif index in chosen:
+                option.set_checked(text in chosen)
+            elif text in chosen:
                 option.check()
     page.get_by_role("button", name="Selbstcheck auswerten").click()
 
@@ -140,10 +141,12 @@ def test_new_learner_registers_enrols_and_completes_the_first_module_without_jav
     expect(page.locator(".quiz-result.failed")).to_contain_text("0 %")
     expect(page.locator(".quiz-result.failed")).to_contain_text("Benötigt: 70 %")
     expect(page.locator("fieldset.question.incorrect")).to_have_count(len(facts.questions))
-    expect(page.locator(".explanation").first).to_contain_text("Leider falsch.")
-    expect(page.locator(".explanation").first).to_contain_text(facts.questions[0].explanation)
+    first_explanation = page.locator(f"#frage-{facts.questions[0].id} .explanation")
+    expect(first_explanation).to_contain_text("Leider falsch.")
+    expect(first_explanation).to_contain_text(facts.questions[0].explanation)
     shoot(page, "05-selbstcheck-nicht-bestanden")
 
+    page.get_by_role("link", name="Neuen Versuch starten").click()
     answer_quiz(page, facts, correctly=True)
     expect(page.locator(".quiz-result.passed")).to_contain_text("100 %")
     expect(page.locator(".quiz-result.passed")).to_contain_text("Bestanden")

@@ -31,7 +31,7 @@ def test_office_finds_by_number_revokes_and_verification_page_shows_widerrufen(b
     public = browser.new_context(java_script_enabled=False).new_page()
     public.goto(f"{live_server.url}/verify")
     public.fill("#code", code)
-    public.get_by_role("button", name="Prüfen").click()
+    public.get_by_role("button", name="Code prüfen").click()
     expect(public.locator(".verify-status")).to_contain_text("Gültig")
 
     office = browser.new_context(java_script_enabled=False).new_page()

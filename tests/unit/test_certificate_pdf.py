@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from namalms.certificates.document import (
-    certificate_view, format_hours, total_minutes,
+    certificate_view, total_minutes,
 )
 from namalms.formatting import (
+    format_duration as format_hours,
     format_date as format_german_short_date, format_long_date as format_german_date,
 )
 from namalms.certificates.fonts import FontFamily, find_font_family
@@ -137,22 +138,22 @@ def test_unreadable_dates_are_a_value_error(value):
 @pytest.mark.parametrize(
     "minutes, expected",
     [
-        (90, "1,5 Std."),
+        (90, "1 Std. 30 Min."),
         (60, "1 Std."),
-        (45, "0,75 Std."),
-        (20, "0,33 Std."),
-        (0, "0 Std."),
+        (45, "45 Min."),
+        (20, "20 Min."),
+        (0, "0 Min."),
         (600, "10 Std."),
-        (12.5, "0,21 Std."),
+        (12.5, "12 Min."),
         (61_200, "1.020 Std."),
     ],
 )
-def test_hours_use_a_german_decimal_comma(minutes, expected):
+def test_learning_time_reads_as_hours_and_minutes_everywhere(minutes, expected):
     assert format_hours(minutes) == expected
 
 
-@pytest.mark.parametrize("minutes", [-1, float("nan"), float("inf"), "90", None, True])
-def test_hours_refuse_what_is_not_a_duration(minutes):
+@pytest.mark.parametrize("minutes", [-1, float("nan"), float("inf"), "90", True])
+def test_learning_time_refuses_what_is_not_a_duration(minutes):
     with pytest.raises(ValueError):
         format_hours(minutes)
 
@@ -177,7 +178,7 @@ def test_view_reads_a_snapshot_as_german_text():
     view = certificate_view(make_snapshot(2))
     assert view.place_and_date == "Dortmund, 22. November 2026"
     assert view.total_hours == "3 Std."
-    assert view.modules[0].hours == "1,5 Std."
+    assert view.modules[0].hours == "1 Std. 30 Min."
     assert view.modules[0].completed_on == "01.10.2026"
     assert view.workshops[0].attended_on == "20.11.2026"
     assert view.prior_certificates[0].number == "NAMA-2026-00007"
@@ -248,7 +249,7 @@ def test_pdf_text_has_german_typography_holder_number_and_verify_url(six_module_
     text = extract_text(six_module_pdf, tmp_path)
     for expected in ["„", "“", "–", "ß", "ä", "ö", "ü", "Jörg Müller-Lüdenscheidt", "Stadt Gelsenkirchen",
                      "NAMA-2026-00042", VERIFY_URL, f"Echtheit prüfen: {VERIFY_URL}",
-                     "Dortmund, 22. November 2026", "1,5 Std.", "01.10.2026", "Gesamt 9 Std.",
+                     "Dortmund, 22. November 2026", "1 Std. 30 Min.", "01.10.2026", "Gesamt 9 Std.",
                      "Abschlussworkshop Grundlagenkurs (20.11.2026)", "NAMA-2026-00007",
                      "Programmleitung NaMa NRW"]:
         assert expected in text, expected

@@ -342,17 +342,31 @@ def test_dates_in_explanations_are_german_local_dates() -> None:
 # Combinators, missing(), progress
 
 
-def test_all_of_counts_met_conditions() -> None:
+def test_all_of_counts_progress_in_units_and_leaves_the_region_out() -> None:
     rule = load("""
 all_of:
   - module_completed: gk-agenda-2030
   - region_in: [rheinisches-revier]
 """)
     verdict = evaluate(rule, make_facts(completed_modules=completed("gk-agenda-2030")), CATALOG)
-    assert (verdict.ok, verdict.done, verdict.total) == (False, 1, 2)
+    # The region is a precondition, not "1 of 2" progress for someone who did the work.
+    assert (verdict.ok, verdict.done, verdict.total) == (False, 1, 1)
     assert verdict.explanation == "1 von 2 Bedingungen erfüllt"
-    assert verdict.progress_text() == "1 von 2"
     assert [child.kind for child in verdict.children] == ["module_completed", "region_in"]
+    assert not verdict.is_reachable and verdict.missing() == []
+    assert [p.kind for p in verdict.preconditions()] == ["region_in"]
+
+
+def test_progress_counts_the_units_the_missing_list_shows() -> None:
+    rule = {"all_of": [{"course_completed": "grundlagenkurs"},
+                       {"workshops_attended": {"min": 2, "course": "grundlagenkurs"}}]}
+    facts = make_facts(completed_modules=completed("gk-agenda-2030"))
+    verdict = evaluate(rule, facts, CATALOG)
+    modules = len(CATALOG.courses["grundlagenkurs"].required_ids)
+    assert (verdict.done, verdict.total) == (1, modules + 2)
+    missing = verdict.missing()
+    assert len(missing) == (modules - 1) + 1  # each open module, and the workshops "0 von 2"
+    assert sum((m.total or 1) - (m.done or 0) for m in missing) == verdict.total - verdict.done
 
 
 def test_all_of_is_met_when_every_condition_is_met() -> None:
@@ -389,10 +403,9 @@ def test_missing_lists_the_open_leaves_of_all_branches() -> None:
                        {"quiz_score": {"module": "gk-agenda-2030", "min": 70}}]}
     facts = make_facts(completed_modules=completed("gk-agenda-2030", "gk-strategie"),
                        quiz_scores={"gk-agenda-2030": 90})
-    assert [leaf.label for leaf in evaluate(rule, facts, CATALOG).missing()] == [
-        "Modul „SDGs lokalisieren“ abgeschlossen",
-        "Region „Rheinisches Revier“",
-    ]
+    verdict = evaluate(rule, facts, CATALOG)
+    assert [leaf.label for leaf in verdict.missing()] == ["Modul „SDGs lokalisieren“ abgeschlossen"]
+    assert [p.label for p in verdict.preconditions() if not p.ok] == ["Region „Rheinisches Revier“"]
 
 
 def test_missing_names_a_module_required_twice_only_once() -> None:
@@ -539,9 +552,8 @@ def test_shipped_certificate_rules_are_valid(certificate_id: str) -> None:
     assert validate_rule(SHIPPED_RULES[certificate_id], SHIPPED) == []
 
 
-def test_shipped_course_entry_rules_are_valid_and_acyclic() -> None:
-    for raw in PROGRAMME["course_entry"].values():
-        assert validate_rule(raw, SHIPPED) == []
+def test_the_regular_course_is_open_by_default_and_the_certificates_are_acyclic() -> None:
+    assert PROGRAMME["course_entry"] in ({}, None), "no course is locked unless the programme says so"
     assert find_certificate_cycles(SHIPPED_RULES) == []
 
 
@@ -621,8 +633,10 @@ def test_sonderkurs_certificate_requires_region(region_id: str | None, ok: bool)
                        workshops_attended=SONDER_WORKSHOPS)
     verdict = evaluate(SONDERKURS, facts, SHIPPED)
     assert verdict.ok is ok
+    assert verdict.is_reachable is ok
     if not ok:
-        assert [leaf.kind for leaf in verdict.missing()] == ["region_in"]
+        assert verdict.missing() == [], "nothing to learn: the region decides"
+        assert [p.kind for p in verdict.preconditions()] == ["region_in"]
 
 
 def test_sonderkurs_certificate_needs_both_workshops_of_the_sonderkurs() -> None:
@@ -651,9 +665,11 @@ def test_sonderkurs_learner_one_module_short_sees_that_module() -> None:
     ({"zertifikat-sonderkurs": at(1)}, True),
     ({"pro-zertifikat": at(1)}, False),
 ])
-def test_regular_course_entry_needs_a_foundation_certificate(held: dict[str, datetime],
-                                                             ok: bool) -> None:
-    rule = PROGRAMME["course_entry"]["regulaerer-lehrgang"]
+def test_an_optional_entry_rule_can_bind_a_course_to_a_foundation_certificate(
+        held: dict[str, datetime], ok: bool) -> None:
+    rule = {"any_of": [{"certificate_held": "zertifikat-grundlagenkurs"},
+                       {"certificate_held": "zertifikat-sonderkurs"}]}
+    assert validate_rule(rule, SHIPPED) == []
     assert evaluate(rule, make_facts(certificates_held=held), SHIPPED).ok is ok
 
 

@@ -1,4 +1,5 @@
 """Certificates from a learner's and a verifier's point of view."""
+import pytest
 import json
 
 from sqlalchemy import select
@@ -8,6 +9,7 @@ from namalms.extensions import db
 from namalms.models import AuditEvent, Certificate, CertificateDefinition, Course, User
 from namalms.services import certificates as service
 from namalms.services import progress
+from tests.conftest import quiz_answers
 
 
 def course_modules(course_id):
@@ -34,9 +36,7 @@ def test_completing_the_grundlagenkurs_in_the_browser_issues_the_certificate(cli
     last = course_modules("grundlagenkurs")[-1]
     client.get(f"/modules/{last.id}")
     client.post(f"/modules/{last.id}/done")
-    quiz = progress.quiz_of(last)
-    answers = {f"q-{q.id}": [str(i) for i, o in enumerate(q.options) if o.is_correct] for q in quiz.questions}
-    client.post(f"/modules/{last.id}/quiz", data=answers)
+    client.post(f"/modules/{last.id}/quiz", data=quiz_answers(client, learner, last.id))
     assert certificates_of(learner) == [], "the final workshop is still missing"
     progress.record_workshop_attendance(learner, last)
     db.session.commit()
@@ -95,7 +95,33 @@ def test_sonderkurs_certificate_credits_the_base_module_for_the_pro_certificate(
     assert len(pro.snapshot["evidence"]["modules"]) == 7
 
 
-def test_regular_course_is_locked_until_a_transition_certificate(client, learner):
+def test_a_learner_from_arnsberg_can_enrol_in_the_regular_course_straight_away(client, make_user, auth):
+    """The regular course is open to NRW municipal staff and others: no certificate is needed."""
+    learner = make_user("learner", district_id="hochsauerlandkreis", municipality="Stadt Arnsberg")
+    auth.login(learner.email)
+    page = client.get("/courses/regulaerer-lehrgang").get_data(as_text=True)
+    assert "Noch gesperrt" not in page
+    assert client.post("/courses/regulaerer-lehrgang/enrol").status_code == 302
+    assert client.get("/modules/rl-basismodul").status_code == 200
+
+
+@pytest.fixture
+def regular_course_entry_rule(app):
+    """The programme office binds the regular course to a foundation certificate (a setting)."""
+    from namalms.services.content_sync import latest_revision
+
+    revision = latest_revision("programme", "programme")
+    original = dict(revision.meta)
+    revision.meta = {**original, "course_entry": {"regulaerer-lehrgang": {"any_of": [
+        {"certificate_held": "zertifikat-grundlagenkurs"}, {"certificate_held": "zertifikat-sonderkurs"}]}}}
+    db.session.commit()
+    yield
+    revision.meta = original
+    db.session.commit()
+
+
+def test_an_entry_rule_locks_the_regular_course_until_a_transition_certificate(client, learner,
+                                                                              regular_course_entry_rule):
     page = client.get("/courses/regulaerer-lehrgang").get_data(as_text=True)
     assert "Noch gesperrt" in page and "Zertifikat Grundlagenkurs" in page
     assert client.post("/courses/regulaerer-lehrgang/enrol").status_code == 302
@@ -219,3 +245,81 @@ def test_certificates_list_csv(runner, learner):
     lines = result.output.strip().splitlines()
     assert lines[0].startswith("number;verification_code;holder")
     assert learner.name in lines[1] and ";valid;" in lines[1]
+
+
+def test_before_enrolling_in_the_sonderkurs_an_outsider_is_told_the_certificate_needs_the_region(client, make_user,
+                                                                                                  auth):
+    outsider = make_user("learner", district_id="hochsauerlandkreis", municipality="Stadt Arnsberg")
+    auth.login(outsider.email)
+    page = client.get("/courses/sonderkurs-strukturwandel").get_data(as_text=True)
+    assert "Bitte beachten:" in page and "Rheinisches Revier" in page and "gehören Sie nicht dazu" in page
+    auth.logout()
+    insider = make_user("learner", district_id="kreis-dueren")
+    auth.login(insider.email)
+    page = client.get("/courses/sonderkurs-strukturwandel").get_data(as_text=True)
+    assert "Bitte beachten:" not in page and "erhalten Teilnehmende aus der Region" in page
+
+
+def test_the_certificate_card_shows_the_region_as_a_precondition_not_as_progress(client, make_user, auth):
+    outsider = make_user("learner", district_id="hochsauerlandkreis", municipality="Stadt Arnsberg")
+    auth.login(outsider.email)
+    client.post("/courses/sonderkurs-strukturwandel/enrol")
+    page = client.get("/certificates").get_data(as_text=True)
+    card = page.split('id="cert-zertifikat-sonderkurs"')[1].split("</section>")[0]
+    assert "Voraussetzung: Region" in card and "<progress" not in card
+    assert "Weitere Zertifikate" in page, "far-away and unreachable certificates are collapsed"
+
+
+# --- revocation and verification everywhere ----------------------------------------------------------
+
+def pdf_text(data: bytes) -> str:
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    return subprocess.run(["pdftotext", "-raw", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+
+
+def test_a_revoked_certificate_is_never_offered_as_a_clean_download(client, runner, learner):
+    work_through(learner, "grundlagenkurs")
+    [certificate] = certificates_of(learner)
+    clean = pdf_text(client.get(f"/certificates/{certificate.number}.pdf").data)
+    assert "WIDERRUFEN" not in clean
+    runner.invoke(args=["certificates", "revoke", certificate.number, "--category", "error",
+                        "--reason", "Workshop irrtümlich eingetragen"])
+    page = client.get(f"/certificates/{certificate.number}").get_data(as_text=True)
+    assert "zum Weitergeben" not in page and "Nicht mehr gültig" in page
+    response = client.get(f"/certificates/{certificate.number}.pdf")
+    assert "widerrufen" in response.headers["Content-Disposition"]
+    text = pdf_text(response.data)
+    assert "WIDERRUFEN" in text and "Widerrufen am" in text and "Workshop irrtümlich eingetragen" in text
+    document = client.get(f"/certificates/{certificate.number}.json").get_json()
+    assert document["status"]["state"] == "revoked"
+
+
+def test_a_replaced_certificate_points_to_its_successor(client, runner, learner):
+    work_through(learner, "grundlagenkurs")
+    [old] = certificates_of(learner)
+    runner.invoke(args=["certificates", "reissue", old.number, "--reason", "Name korrigiert"])
+    new = service.current_certificate(learner.id, "zertifikat-grundlagenkurs")
+    page = client.get(f"/verify/{old.verification_code}").get_data(as_text=True)
+    assert f'href="/verify/{new.verification_code}"' in page and new.number in page
+    assert "ERSETZT" in pdf_text(client.get(f"/certificates/{old.number}.pdf").data)
+
+
+def test_verify_by_number_and_surname_but_never_by_number_alone(client, learner):
+    work_through(learner, "grundlagenkurs")
+    [certificate] = certificates_of(learner)
+    client.post("/logout")
+    surname = learner.name.split()[-1]
+    found = client.get("/verify/", query_string={"number": certificate.number.lower(), "surname": surname.upper()})
+    assert found.status_code == 302 and found.location.endswith(f"/verify/{certificate.verification_code}")
+    alone = client.get("/verify/", query_string={"number": certificate.number})
+    assert alone.status_code == 400 and learner.name not in alone.get_data(as_text=True)
+    wrong = client.get("/verify/", query_string={"number": certificate.number, "surname": "Nobody"})
+    unknown = client.get("/verify/", query_string={"number": "NAMA-2026-99999", "surname": surname})
+    assert wrong.status_code == unknown.status_code == 404
+    assert learner.name not in wrong.get_data(as_text=True)
+    as_code = client.get("/verify/", query_string={"code": certificate.number}, follow_redirects=True)
+    assert as_code.status_code == 404, "a number typed as a code finds nothing either"

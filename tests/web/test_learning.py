@@ -6,6 +6,7 @@ from sqlalchemy import select
 from namalms.extensions import db
 from namalms.models import Module, ModuleProgress, ProgressEvent
 from namalms.services import progress as progress_service
+from tests.conftest import quiz_answers
 
 FIRST = "gk-agenda-2030"
 
@@ -14,14 +15,12 @@ def module(module_id=FIRST) -> Module:
     return db.session.get(Module, module_id)
 
 
-def correct_answers(module_id=FIRST) -> dict:
-    quiz = progress_service.quiz_of(module(module_id))
-    return {f"q-{q.id}": [str(i) for i, o in enumerate(q.options) if o.is_correct] for q in quiz.questions}
+def correct_answers(client, user, module_id=FIRST) -> dict:
+    return quiz_answers(client, user, module_id, correct=True)
 
 
-def wrong_answers(module_id=FIRST) -> dict:
-    quiz = progress_service.quiz_of(module(module_id))
-    return {f"q-{q.id}": [str(next(i for i, o in enumerate(q.options) if not o.is_correct))] for q in quiz.questions}
+def wrong_answers(client, user, module_id=FIRST) -> dict:
+    return quiz_answers(client, user, module_id, correct=False)
 
 
 def events(user, kind=None):
@@ -48,7 +47,7 @@ def test_enrol_read_mark_done_pass_quiz_completes_module(client, learner):
     page = client.get(f"/modules/{FIRST}").get_data(as_text=True)
     assert "Lernziele" in page and "Selbstcheck" in page and "SDG" in page
     client.post(f"/modules/{FIRST}/done")
-    response = client.post(f"/modules/{FIRST}/quiz", data=correct_answers())
+    response = client.post(f"/modules/{FIRST}/quiz", data=correct_answers(client, learner))
     assert "versuch=" in response.headers["Location"]
     feedback = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Bestanden" in feedback and "100 %" in feedback
@@ -63,7 +62,7 @@ def test_enrol_read_mark_done_pass_quiz_completes_module(client, learner):
 def test_failed_quiz_shows_explanations_and_keeps_module_open(client, learner):
     client.post("/courses/grundlagenkurs/enrol")
     client.post(f"/modules/{FIRST}/done")
-    response = client.post(f"/modules/{FIRST}/quiz", data=wrong_answers(), follow_redirects=True)
+    response = client.post(f"/modules/{FIRST}/quiz", data=wrong_answers(client, learner), follow_redirects=True)
     text = response.get_data(as_text=True)
     assert "Benötigt: 70 %" in text
     assert "Leider falsch." in text
@@ -75,8 +74,8 @@ def test_failed_quiz_shows_explanations_and_keeps_module_open(client, learner):
 
 def test_later_failed_attempt_keeps_the_best_score_and_the_pass(client, learner):
     client.post("/courses/grundlagenkurs/enrol")
-    client.post(f"/modules/{FIRST}/quiz", data=correct_answers())
-    client.post(f"/modules/{FIRST}/quiz", data=wrong_answers())
+    client.post(f"/modules/{FIRST}/quiz", data=correct_answers(client, learner))
+    client.post(f"/modules/{FIRST}/quiz", data=wrong_answers(client, learner))
     row = db.session.scalar(select(ModuleProgress).filter_by(user_id=learner.id, module_id=FIRST))
     assert row.best_quiz_score == 100 and row.quiz_passed_at is not None
     assert len(events(learner, "quiz_attempt")) == 2
@@ -84,9 +83,55 @@ def test_later_failed_attempt_keeps_the_best_score_and_the_pass(client, learner)
 
 def test_empty_quiz_submission_is_refused_without_an_attempt(client, learner):
     client.post("/courses/grundlagenkurs/enrol")
-    response = client.post(f"/modules/{FIRST}/quiz", data={}, follow_redirects=True)
+    attempt = correct_answers(client, learner)["attempt"]
+    response = client.post(f"/modules/{FIRST}/quiz", data={"attempt": attempt}, follow_redirects=True)
     assert "mindestens eine Frage" in response.get_data(as_text=True)
     assert events(learner, "quiz_attempt") == []
+
+
+def test_a_submission_without_its_attempt_is_refused(client, learner):
+    client.post("/courses/grundlagenkurs/enrol")
+    answers = correct_answers(client, learner)
+    del answers["attempt"]
+    response = client.post(f"/modules/{FIRST}/quiz", data=answers, follow_redirects=True)
+    assert "nicht mehr gültig" in response.get_data(as_text=True)
+    assert events(learner, "quiz_attempt") == []
+
+
+def test_options_are_shuffled_per_attempt_and_stay_put_on_reload(client, learner):
+    client.post("/courses/grundlagenkurs/enrol")
+    first = correct_answers(client, learner)
+    again = correct_answers(client, learner)
+    assert first == again, "reloading the page keeps the attempt and its order"
+    client.post(f"/modules/{FIRST}/quiz", data=first)
+    orders = set()
+    for _ in range(6):  # each new attempt draws a new order
+        answers = correct_answers(client, learner)
+        orders.add(tuple((k, tuple(v)) for k, v in sorted(answers.items()) if k != "attempt"))
+        client.post(f"/modules/{FIRST}/quiz", data=answers)
+    assert len(orders) > 1
+
+
+def test_a_double_submit_of_one_attempt_is_graded_once(client, learner):
+    client.post("/courses/grundlagenkurs/enrol")
+    answers = correct_answers(client, learner)
+    first = client.post(f"/modules/{FIRST}/quiz", data=answers)
+    second = client.post(f"/modules/{FIRST}/quiz", data=answers)
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    assert len(events(learner, "quiz_attempt")) == 1
+
+
+def test_someone_elses_attempt_cannot_be_used(client, learner, make_user, auth):
+    client.post("/courses/grundlagenkurs/enrol")
+    theirs = correct_answers(client, learner)
+    auth.logout()
+    other = make_user("learner", email="andere@example.org")
+    auth.login(other.email)
+    client.post("/courses/grundlagenkurs/enrol")
+    response = client.post(f"/modules/{FIRST}/quiz", data=theirs, follow_redirects=True)
+    assert "nicht mehr gültig" in response.get_data(as_text=True)
+    assert events(other, "quiz_attempt") == []
 
 
 def test_double_submit_of_done_and_enrol_records_once(client, learner):
@@ -103,7 +148,7 @@ def test_workshop_module_waits_for_attendance(client, learner):
     client.post("/courses/grundlagenkurs/enrol")
     workshop_module = "gk-verwaltung-verankern"
     client.post(f"/modules/{workshop_module}/done")
-    client.post(f"/modules/{workshop_module}/quiz", data=correct_answers(workshop_module))
+    client.post(f"/modules/{workshop_module}/quiz", data=correct_answers(client, learner, workshop_module))
     text = client.get(f"/modules/{workshop_module}").get_data(as_text=True)
     assert "Workshop-Teilnahme ausstehend" in text
     row = db.session.scalar(select(ModuleProgress).filter_by(user_id=learner.id, module_id=workshop_module))

@@ -17,7 +17,9 @@ from sqlalchemy import delete, func, select
 
 from namalms.content.loader import load_tree
 from namalms.extensions import db
-from namalms.models import Asset, AuditEvent, ContentRevision, ContentWrite, Course, Module, ModuleProgress
+from namalms.models import (
+    Asset, AuditEvent, ContentRevision, ContentWrite, Course, Module, ModuleProgress, QuizAttempt,
+)
 from namalms.services import progress as progress_service
 from tests.conftest import minutes_line
 
@@ -76,6 +78,7 @@ def content(app):
             for column, value in courses[row.id].items():
                 setattr(row, column, value)
     db.session.flush()
+    db.session.execute(delete(QuizAttempt).where(QuizAttempt.revision_id > last_revision))
     db.session.execute(delete(ContentRevision).where(ContentRevision.id > last_revision))
     db.session.execute(delete(Asset).where(Asset.sha256.not_in(list(assets))))
     db.session.execute(delete(ContentWrite))
