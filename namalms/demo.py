@@ -69,7 +69,7 @@ def _state_of(user: User) -> str:
         certificate = standing.certificate
         if certificate is not None:
             verb = "hat" if certificate.is_valid else f"{certificate.status_label}:"
-            parts.append(f"{verb} {standing.definition.title} ({certificate.number})")
+            parts.append(f"{verb} {standing.definition.short_title or standing.definition.title} ({certificate.number})")
     if parts:
         return "; ".join(parts)
     closest = min((s for s in held if not s.verdict.ok), key=lambda s: len(s.missing), default=None)

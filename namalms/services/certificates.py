@@ -126,7 +126,7 @@ class Standing:
         if not self.is_reachable:
             return False
         done, total = self.verdict.done or 0, self.verdict.total or 0
-        return len(self.missing) <= 3 or (total > 0 and done * 2 >= total)
+        return total - done <= 3 or (total > 0 and done * 2 >= total)
 
 
 def standings(user: User, *, catalog: Catalog | None = None, facts: Facts | None = None) -> list[Standing]:
@@ -173,7 +173,8 @@ def course_certificate_notices(user: User | None, course_id: str) -> list[Certif
         verdict = evaluate(definition.rule, facts, catalog)
         for precondition in verdict.preconditions():
             known = facts.region_id is not None
-            notices.append(CertificateNotice(definition.title, precondition.label, known and not precondition.ok))
+            notices.append(CertificateNotice(definition.short_title or definition.title, precondition.label,
+                                             known and not precondition.ok))
     return notices
 
 
