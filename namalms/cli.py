@@ -135,27 +135,19 @@ def certificates_cli() -> None:
 @cli_command
 def certificates_evaluate(dry_run: bool, work) -> None:
     """Evaluate every learner against the current rules (run after a rule change)."""
-    from sqlalchemy import select
+    from namalms.services.evaluation import evaluate_everyone
 
-    from namalms.models import User
-    from namalms.services import certificates as service
-
-    learners = db.session.scalars(select(User).where(User.role == "learner").order_by(User.id)).all()
-    count = 0
-    for user in learners:
-        if dry_run:
-            for definition in service.would_issue(user):
-                click.echo(f"would issue: {definition.id} to {user.email}")
-                count += 1
-        else:
-            for certificate in service.evaluate_and_issue(user, actor_label="CLI certificates evaluate"):
-                click.echo(f"issued: {certificate.number} {certificate.definition_id} to {user.email}")
-                count += 1
+    report = evaluate_everyone(dry_run=dry_run, actor_label="CLI certificates evaluate")
     if dry_run:
+        for due in report.due:
+            click.echo(f"would issue: {due.definition.id} to {due.email}")
         work.discard()
-        click.echo(f"{len(learners)} learners evaluated, {count} certificate(s) would be issued (dry run, nothing changed)")
-    else:
-        click.echo(f"{len(learners)} learners evaluated, {count} certificate(s) issued")
+        click.echo(f"{report.learners} learners evaluated, {len(report.due)} certificate(s) would be issued "
+                   f"(dry run, nothing changed)")
+        return
+    for certificate in report.issued:
+        click.echo(f"issued: {certificate.number} {certificate.definition_id} to {certificate.user.email}")
+    click.echo(f"{report.learners} learners evaluated, {len(report.issued)} certificate(s) issued")
 
 
 @certificates_cli.command("list")

@@ -45,6 +45,7 @@ def app_config(database_url: str, **overrides) -> dict:
         "WTF_CSRF_ENABLED": False,
         "CONTENT_DIR": str(CONTENT_DIR),
         "SERVER_NAME": "localhost",
+        "STATISTICS_MAX_AGE_S": 0,  # tests change data and look at the figures at once
     }
     config.update(overrides)
     return config

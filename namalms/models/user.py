@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from namalms.extensions import db
@@ -34,6 +34,9 @@ class User(UserMixin, db.Model):
     # Last learning activity (any progress event); kept here so "inaktiv seit > 90 Tagen"
     # filters 100,000 learners without scanning the event log.
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # The first enrolment, kept here for the same reason: sorting 100,000 learners by it must not
+    # compute min(enrolled_at) per learner.
+    first_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     district = relationship("District")
     region = relationship("Region")
@@ -51,3 +54,7 @@ class User(UserMixin, db.Model):
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
+
+
+# The office sorts learners by name, case-insensitively, and pages through 100,000 of them.
+Index("ix_user_lower_name", func.lower(User.name), User.id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Response, abort, render_template
+from flask import Response, abort, current_app, render_template
 
 from namalms.formats import charts
 from namalms.formats.charts import Bar, BarGroup, Chart, DataTable, Series, format_number, month_label
@@ -27,8 +27,8 @@ def _period(months: list[tuple[int, int]]) -> str:
     return f"{month_label(*months[0])} bis {month_label(*months[-1])}"
 
 
-def enrolments_chart() -> list[Chart]:
-    data = figures.enrolments_per_month(utcnow())
+def enrolments_chart(snapshot: figures.Figures) -> list[Chart]:
+    data = snapshot.enrolments
     categories, axis = _month_axis(data.months)
     series = [Series(title, data.values(key)) for key, title in data.names.items()]
     total = sum(sum(s.values) for s in series)
@@ -40,8 +40,8 @@ def enrolments_chart() -> list[Chart]:
         categories, series, axis_labels=axis, first_column="Monat")]
 
 
-def funnel_charts() -> list[Chart]:
-    rows = figures.completion_funnel()
+def funnel_charts(snapshot: figures.Figures) -> list[Chart]:
+    rows = snapshot.funnel
     by_course: dict[str, list] = {}
     for row in rows:
         by_course.setdefault(row.course_id, []).append(row)
@@ -59,8 +59,8 @@ def funnel_charts() -> list[Chart]:
     return result
 
 
-def certificates_month_chart() -> list[Chart]:
-    data = figures.certificates_per_month(utcnow())
+def certificates_month_chart(snapshot: figures.Figures) -> list[Chart]:
+    data = snapshot.certificates
     categories, axis = _month_axis(data.months)
     series = [Series(title, data.values(key)) for key, title in data.names.items()]
     total = sum(sum(s.values) for s in series)
@@ -71,8 +71,8 @@ def certificates_month_chart() -> list[Chart]:
         categories, series, axis_labels=axis, first_column="Monat")]
 
 
-def certificates_region_chart() -> list[Chart]:
-    data = figures.certificates_per_region()
+def certificates_region_chart(snapshot: figures.Figures) -> list[Chart]:
+    data = snapshot.regions
     definitions = list(data.definitions.items())
     groups = [BarGroup(name, tuple(Bar(data.value(region_id, d_id), f"{title}: {format_number(data.value(region_id, d_id))}", i)
                                    for i, (d_id, title) in enumerate(definitions)))
@@ -96,8 +96,8 @@ def _days(value: float | None) -> str:
     return f"{format_number(shown)} {'Tag' if shown == 1 else 'Tage'}"
 
 
-def time_to_certificate_chart() -> list[Chart]:
-    data = figures.time_to_certificate()
+def time_to_certificate_chart(snapshot: figures.Figures) -> list[Chart]:
+    data = snapshot.time_to_certificate
     groups = [BarGroup(d.title, (Bar(d.median_days or 0,
                                      f"Median {_days(d.median_days)} · n = {d.count}" if d.count else "noch keine Zertifikate",
                                      0),)) for d in data]
@@ -115,7 +115,7 @@ def time_to_certificate_chart() -> list[Chart]:
 
 
 # chart id (or id prefix, for one chart per course) -> builder; the order is the page's order
-BUILDERS: list[tuple[str, Callable[[], list[Chart]]]] = [
+BUILDERS: list[tuple[str, Callable[[figures.Figures], list[Chart]]]] = [
     ("einschreibungen", enrolments_chart),
     ("trichter-", funnel_charts),
     ("zertifikate-monat", certificates_month_chart),
@@ -127,8 +127,14 @@ BUILDERS: list[tuple[str, Callable[[], list[Chart]]]] = [
 @bp.route("/statistics")
 @role_required("admin")
 def statistics():
-    sections = [chart for _, build in BUILDERS for chart in build()]
-    return render_template("office/statistics.html", charts=sections, table_html=charts.table_html)
+    snapshot = _figures()
+    sections = [chart for _, build in BUILDERS for chart in build(snapshot)]
+    return render_template("office/statistics.html", charts=sections, table_html=charts.table_html,
+                           computed_at=snapshot.computed_at)
+
+
+def _figures() -> figures.Figures:
+    return figures.current_figures(max_age_s=current_app.config.get("STATISTICS_MAX_AGE_S", 300))
 
 
 @bp.route("/statistics/<chart_id>.csv")
@@ -136,10 +142,10 @@ def statistics():
 def statistics_csv(chart_id: str):
     for key, build in BUILDERS:
         if chart_id == key or (key.endswith("-") and chart_id.startswith(key)):
-            chart = next((c for c in build() if c.id == chart_id), None)
+            chart = next((c for c in build(_figures()) if c.id == chart_id), None)
             if chart is None:
                 break
             stamp = utcnow().strftime("%Y-%m-%d")
-            return Response(csv_chunks(chart.table.columns, chart.table.rows), mimetype="text/csv; charset=utf-8",
+            return Response(csv_chunks(chart.table.columns, chart.table.rows), content_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="namalms-{chart_id}-{stamp}.csv"'})
     abort(404)

@@ -219,13 +219,16 @@ def record_eligibility(user: User, current: list[Standing]) -> None:
         if row is None:
             row = Eligibility(user_id=user.id, definition_id=standing.definition.id)
             db.session.add(row)
-        missing = standing.missing
-        row.is_met = standing.verdict.ok
-        row.is_reachable = standing.verdict.is_reachable
-        row.missing_count = len(missing)
-        row.done, row.total = standing.verdict.done or 0, standing.verdict.total or 0
-        row.missing = [m.label for m in missing]
-        row.evaluated_at = now
+        for column, value in eligibility_values(standing.verdict, now).items():
+            setattr(row, column, value)
+
+
+def eligibility_values(verdict: Verdict, now: datetime) -> dict:
+    """The gist of a verdict as the office filters by it (the columns of an Eligibility row)."""
+    missing = [] if verdict.ok else verdict.missing()
+    return {"is_met": verdict.ok, "is_reachable": verdict.is_reachable, "missing_count": len(missing),
+            "done": verdict.done or 0, "total": verdict.total or 0, "missing": [m.label for m in missing],
+            "evaluated_at": now}
 
 
 def would_issue(user: User) -> list[CertificateDefinition]:

@@ -263,15 +263,16 @@ def load_status_catalog() -> StatusCatalog:
 
 def _inactive_since(cutoff: datetime):
     """Last activity before the cutoff, or never active but enrolled before it."""
-    enrolled_long_ago = exists().where(Enrollment.user_id == User.id, Enrollment.enrolled_at < cutoff)
-    return or_(User.last_activity_at < cutoff, and_(User.last_activity_at.is_(None), enrolled_long_ago))
+    return or_(User.last_activity_at < cutoff,
+               and_(User.last_activity_at.is_(None), User.first_enrolled_at < cutoff))
 
 
 def _not_inactive(cutoff: datetime):
     """The complement of `_inactive_since`, written out: NOT over a NULL comparison would drop
     never-active learners (SQL's three-valued logic)."""
-    enrolled_long_ago = exists().where(Enrollment.user_id == User.id, Enrollment.enrolled_at < cutoff)
-    return or_(User.last_activity_at >= cutoff, and_(User.last_activity_at.is_(None), ~enrolled_long_ago))
+    return or_(User.last_activity_at >= cutoff,
+               and_(User.last_activity_at.is_(None), or_(User.first_enrolled_at.is_(None),
+                                                         User.first_enrolled_at >= cutoff)))
 
 
 def _holds_valid_certificate(definition_id: str | None = None):
@@ -344,8 +345,7 @@ def _sort_keys(filters: StatusFilters) -> list[tuple[object, bool]]:
         "municipality": func.lower(User.municipality),
         "region": func.coalesce(Region.name, ""),
         "activity": func.coalesce(User.last_activity_at, never),
-        "enrolled": func.coalesce(select(func.min(Enrollment.enrolled_at))
-                                  .where(Enrollment.user_id == User.id).scalar_subquery(), never),
+        "enrolled": func.coalesce(User.first_enrolled_at, never),
     }[filters.sort]
     if primary is None:
         return [(name, descending), (User.id, descending)]

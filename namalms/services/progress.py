@@ -76,6 +76,9 @@ def enrol(user: User, course: Course, *, at: datetime | None = None) -> tuple[En
     enrollment = _insert_or_get(Enrollment, user_id=user.id, course_id=course.id)
     if at is not None:
         enrollment.enrolled_at = at
+    enrolled_at = enrollment.enrolled_at or at or utcnow()
+    if user.first_enrolled_at is None or enrolled_at < user.first_enrolled_at:
+        user.first_enrolled_at = enrolled_at
     _record(user, "enrolled", course_id=course.id, at=enrollment.enrolled_at or at)
     db.session.flush()
     return enrollment, True

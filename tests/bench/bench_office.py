@@ -141,7 +141,7 @@ def seed(learner_count: int, progress_target: int) -> dict:
     import random
 
     from flask_migrate import upgrade
-    from sqlalchemy import select
+    from sqlalchemy import func, select, update
 
     from namalms.content.loader import load_tree
     from namalms.extensions import db
@@ -237,6 +237,8 @@ def seed(learner_count: int, progress_target: int) -> dict:
                     "issued_at": started + timedelta(days=25), "rule_hash": definitions[definition_id].rule_hash,
                     "snapshot": {}, "signature": "", "key_id": "", "revoked_at": NOW if revoked else None})
     insert_all(Enrollment, enrolments)
+    db.session.execute(update(User).where(User.role == "learner").values(first_enrolled_at=select(
+        func.min(Enrollment.enrolled_at)).where(Enrollment.user_id == User.id).scalar_subquery()))
     insert_all(ModuleProgress, progress)
     insert_all(Eligibility, eligibility)
     insert_all(Certificate, certificates)
@@ -356,7 +358,20 @@ def run(args: argparse.Namespace) -> None:
             figures.append(("statistics_page_ms", "n/a (not built)", ""))
         with app.app_context():
             from namalms.extensions import db
+            from namalms.services.evaluation import evaluate_everyone
 
+            began = time.perf_counter()
+            report = evaluate_everyone(dry_run=True)
+            dry = time.perf_counter() - began
+            db.session.rollback()
+            began = time.perf_counter()
+            evaluate_everyone()
+            db.session.commit()
+            real = time.perf_counter() - began
+            scale = 10_000 / max(report.learners, 1)
+            figures += [("evaluate_dry_run_per_10000_learners_s", f"{dry * scale:.2f}", "s"),
+                        ("evaluate_per_10000_learners_s", f"{real * scale:.2f}", "s"),
+                        ("evaluate_learners", report.learners, "learners")]
             db.engine.dispose()
         for name, value, unit in figures:
             print(f"{name}: {value} {unit}".rstrip(), flush=True)

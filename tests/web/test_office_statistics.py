@@ -202,3 +202,20 @@ def test_unknown_chart_is_404(client, admin):
 def test_empty_statistics_say_so(client, admin):
     html = client.get("/office/statistics").get_data(as_text=True)
     assert "Noch keine Daten" in html
+
+
+def test_figures_are_kept_for_a_few_minutes_and_say_when_they_were_computed(app, client, admin):
+    from namalms.services import statistics as figures
+    from tests.conftest import counted_statements
+
+    app.config["STATISTICS_MAX_AGE_S"] = 300
+    figures.forget_figures()
+    try:
+        first = client.get("/office/statistics").get_data(as_text=True)
+        with counted_statements() as statements:
+            second = client.get("/office/statistics").get_data(as_text=True)
+        assert not any("module_progress" in s for s in statements), "the aggregates are not recomputed"
+        assert "höchstens fünf Minuten alt" in first and first.count("Stand") == second.count("Stand")
+    finally:
+        app.config["STATISTICS_MAX_AGE_S"] = 0
+        figures.forget_figures()

@@ -54,6 +54,8 @@ def seed_learner(name: str, *, email: str | None = None, district_id: str = "kre
     db.session.flush()
     for course_id, enrolled_at in (enrolments or {}).items():
         db.session.add(Enrollment(user_id=user.id, course_id=course_id, enrolled_at=enrolled_at))
+    if enrolments:
+        user.first_enrolled_at = min(enrolments.values())  # as progress.enrol keeps it
     for module_id in completed:
         db.session.add(ModuleProgress(user_id=user.id, module_id=module_id, completed_at=days_ago(3)))
     for definition_id, number, issued_at, *rest in certificates:
