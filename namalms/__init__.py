@@ -35,6 +35,10 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
 
     ratelimit.init_app(app)
 
+    from namalms import lrs
+
+    lrs.init_app(app)
+
     from namalms import models  # noqa: F401  (registers every table)
     from namalms import api, auth, credentials, errors, learner, office, public, reference, trainer, unit_of_work, verify, web
 

@@ -290,10 +290,11 @@ def certificates_export_ob3(number: str, file: str | None) -> None:
 
 def init_app(app: Flask) -> None:
     # Further commands live beside the code they drive and attach themselves to these groups.
-    from namalms import cli_publishing, cli_tokens  # noqa: F401
+    from namalms import cli_publishing, cli_tokens, cli_xapi  # noqa: F401
 
     app.cli.add_command(certificates_cli)
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(cli_tokens.tokens_cli)
+    app.cli.add_command(cli_xapi.xapi_cli)
