@@ -35,8 +35,12 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
 
     ratelimit.init_app(app)
 
+    from namalms import lrs
+
+    lrs.init_app(app)
+
     from namalms import models  # noqa: F401  (registers every table)
-    from namalms import api, auth, errors, learner, office, public, reference, trainer, unit_of_work, verify, web
+    from namalms import api, auth, credentials, errors, learner, office, public, reference, trainer, unit_of_work, verify, web
 
     unit_of_work.init_app(app)
     web.init_app(app)
@@ -45,6 +49,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
     public.init_app(app)
     reference.init_app(app)
     verify.init_app(app)
+    credentials.init_app(app)
     learner.init_app(app)
     trainer.init_app(app)
     office.init_app(app)

@@ -10,6 +10,8 @@ enrolled_from, enrolled_to, sort, order) and return exactly the same learners.
     GET /api/v1/learners.csv    the export (CSV for German Excel), streamed
     GET /api/v1/learners.xlsx   the same as an Excel workbook
     GET /api/v1/certificates    JSON, paginated; optional status, definition, number
+    GET /api/v1/statements      xAPI 1.0.3 statements of all learning progress and certificates,
+                                oldest first, paginated; optional since/until (date or ISO time)
 """
 from __future__ import annotations
 
@@ -180,4 +182,27 @@ def certificates():
         "items": [{"number": c.number, "holder": c.holder, "holder_id": c.holder_id,
                    "definition": c.definition, "definition_id": c.definition_id,
                    "issued_at": _iso(c.issued_at), "status": c.status} for c in result.items],
+    })
+
+
+@bp.get("/statements")
+def statements():
+    """Learning records as xAPI statements (see namalms.formats.xapi) for evaluations and LRS imports."""
+    from namalms.services import xapi as xapi_service
+
+    page, per_page, errors = _paging()
+    moments = {}
+    for name in ("since", "until"):
+        try:
+            moments[name] = xapi_service.parse_moment(request.args.get(name, ""), end_of_day=name == "until")
+        except ValueError:
+            errors[name] = f"{name} must be a date (2026-01-31) or an ISO 8601 time with zone"
+    if errors:
+        return _error(400, "Invalid query parameters.", fields=errors)
+    result = xapi_service.statements_page(since=moments["since"], until=moments["until"], page=page,
+                                          per_page=per_page)
+    return jsonify({
+        "total": result.total, "page": result.page, "per_page": result.per_page, "pages": result.pages,
+        **_page_links("api.statements", result.page, result.per_page, result.has_next),
+        "items": list(result.items),
     })

@@ -216,7 +216,8 @@ def certificates_reissue(number: str, reason: str) -> None:
 @click.option("--public-key", "public_key_file", type=click.Path(exists=True, dir_okay=False),
               help="PEM file of the issuer's public key (default: this installation's key)")
 def certificates_verify(file: str, public_key_file: str | None) -> None:
-    """Check the signature of a downloaded certificate JSON file offline."""
+    """Check a downloaded certificate file: the signed JSON, or the Open Badges 3.0 credential
+    (signature, issuer, revocation status, tampering)."""
     import json
 
     from namalms.certificates import signing
@@ -227,6 +228,9 @@ def certificates_verify(file: str, public_key_file: str | None) -> None:
     except (ValueError, UnicodeDecodeError) as error:
         click.echo(f"INVALID: {file} is not a JSON document ({error})", err=True)
         sys.exit(1)
+    if isinstance(document, dict) and "@context" in document:
+        _verify_open_badge(file, document)
+        return
     if public_key_file:
         key = signing.public_key_from_pem(Path(public_key_file).read_bytes())
     else:
@@ -240,12 +244,49 @@ def certificates_verify(file: str, public_key_file: str | None) -> None:
                f"{snapshot.get('holder', {}).get('name')} ({result.message})")
 
 
+def _verify_open_badge(file: str, document: dict) -> None:
+    """Explain in English whether an Open Badges 3.0 credential is genuine and still valid."""
+    from namalms.services import open_badges
+
+    check = open_badges.check_credential(document)
+    name = document.get("name", "?")
+    if not check.ok:
+        click.echo(f"INVALID: {file} (Open Badges 3.0 credential \"{name}\")", err=True)
+        for line in check.lines:
+            click.echo(f"  {line}", err=True)
+        sys.exit(1)
+    click.echo(f"VALID: Open Badges 3.0 credential \"{name}\" issued {document.get('validFrom')}")
+    for line in check.lines:
+        click.echo(f"  {line}")
+
+
+@certificates_cli.command("export-ob3")
+@click.argument("number")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, writable=True))
+def certificates_export_ob3(number: str, file: str | None) -> None:
+    """Write a certificate as a signed Open Badges 3.0 credential (JSON) to FILE or standard output."""
+    import json
+
+    from namalms.services import open_badges
+
+    certificate = _certificate_or_exit(number)
+    text = json.dumps(open_badges.credential_for(certificate), ensure_ascii=False, indent=2) + "\n"
+    if file:
+        Path(file).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {file} ({certificate.number}, status {certificate.status})", err=True)
+    else:
+        click.echo(text, nl=False)
+    if not certificate.is_valid:
+        click.echo(f"note: {certificate.number} is {certificate.status}; verifiers will see it as revoked", err=True)
+
+
 def init_app(app: Flask) -> None:
     # Further commands live beside the code they drive and attach themselves to these groups.
-    from namalms import cli_publishing, cli_tokens  # noqa: F401
+    from namalms import cli_publishing, cli_tokens, cli_xapi  # noqa: F401
 
     app.cli.add_command(certificates_cli)
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(cli_tokens.tokens_cli)
+    app.cli.add_command(cli_xapi.xapi_cli)

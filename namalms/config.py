@@ -55,6 +55,11 @@ def apply_environment(config: dict) -> None:
         config["PUBLIC_BASE_URL"] = base
     if content := os.environ.get("NAMALMS_CONTENT_DIR"):
         config["CONTENT_DIR"] = content
+    # Optional forwarding of xAPI statements to a learning record store (see namalms/lrs.py).
+    for variable, key in (("NAMALMS_LRS_URL", "LRS_URL"), ("NAMALMS_LRS_USERNAME", "LRS_USERNAME"),
+                          ("NAMALMS_LRS_PASSWORD", "LRS_PASSWORD")):
+        if value := os.environ.get(variable):
+            config[key] = value
 
 
 def secret_key_file(instance_path: str) -> Path:

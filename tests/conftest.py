@@ -33,8 +33,8 @@ settings.register_profile("namalms", deadline=None, print_blob=True)
 settings.load_profile("namalms")
 
 # Tables holding what users did; emptied after every test (children before parents).
-USER_DATA_TABLES = ["api_token", "workshop_attendance", "workshop", "audit_event", "eligibility", "certificate",
-                    "quiz_attempt", "progress_event", "module_progress", "enrollment", "user"]
+USER_DATA_TABLES = ["xapi_outbox", "api_token", "workshop_attendance", "workshop", "audit_event", "eligibility",
+                    "certificate", "quiz_attempt", "progress_event", "module_progress", "enrollment", "user"]
 
 
 def app_config(database_url: str, **overrides) -> dict:

@@ -63,3 +63,15 @@ def certificate_json(number: str):
     body = json.dumps(certificate_service.document_for(certificate), ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="{certificate.number}.json"'})
+
+
+@bp.route("/certificates/<number>/openbadge.json")
+@login_required
+def certificate_open_badge(number: str):
+    """The certificate as a signed Open Badges 3.0 credential, for wallets and portfolios."""
+    from namalms.services import open_badges
+
+    certificate = own_certificate(number)
+    body = json.dumps(open_badges.credential_for(certificate), ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/vc+ld+json", headers={
+        "Content-Disposition": f'attachment; filename="{certificate.number}-openbadge.json"'})

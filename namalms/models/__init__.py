@@ -8,11 +8,12 @@ from namalms.models.progress import Enrollment, ModuleProgress, ProgressEvent, Q
 from namalms.models.token import ApiToken
 from namalms.models.user import ROLES, User
 from namalms.models.workshop import FORMATS, Workshop, WorkshopAttendance
+from namalms.models.xapi import XapiOutbox
 
 __all__ = [
     "Eligibility",
     "ApiToken", "FORMATS", "Workshop", "WorkshopAttendance",
     "AuditEvent", "Certificate", "CertificateDefinition", "REVOCATION_CATEGORIES", "STATUS_LABELS",
     "Asset", "ContentRevision", "ContentWrite", "Course", "District", "Enrollment", "Module", "ModuleProgress",
-    "ProgressEvent", "QuizAttempt", "ROLES", "Region", "User",
+    "ProgressEvent", "QuizAttempt", "ROLES", "Region", "User", "XapiOutbox",
 ]

@@ -63,6 +63,10 @@ class Certificate(db.Model):
     revocation_reason: Mapped[str | None] = mapped_column(Text)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Open Badges 3.0: the certificate's bit in the revocation status list (stable for life, never
+    # reused) and the salt of the hashed e-mail address that identifies the holder.
+    status_index: Mapped[int | None] = mapped_column(unique=True)
+    identity_salt: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
     user = relationship("User")
     definition = relationship("CertificateDefinition")

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from namalms.certificates import signing
 from namalms.domain.rules import Catalog, CourseInfo, Facts, Verdict, evaluate
 from namalms.extensions import db
+from namalms.formats.open_badges import status_index_for
 from namalms.formatting import format_date
 from namalms.models import (
     REVOCATION_CATEGORIES, AuditEvent, Certificate, CertificateDefinition, ContentRevision, Course, Eligibility,
@@ -271,6 +272,9 @@ def issue_certificate(user: User, definition: CertificateDefinition, *, grounds:
             raise
         return existing, False
     certificate.number = NUMBER_FORMAT.format(year=issued_at.year, serial=certificate.id)
+    # Open Badges 3.0: a revocation bit of its own, and the salt that hides the e-mail address.
+    certificate.status_index = status_index_for(certificate.id)
+    certificate.identity_salt = secrets.token_hex(16)
     facts = facts or load_facts(user)
     catalog = catalog or load_catalog()
     certificate.snapshot = build_snapshot(user, definition, certificate, facts, catalog, supersedes=supersedes)
