@@ -1,7 +1,7 @@
 """Open Badges status index and identity salt of certificates; xAPI outbox for the LRS
 
 Revision ID: 722a18408b3f
-Revises: 549e31212d1f
+Revises: 8dced81b05c1
 Create Date: 2026-11-30 06:10:57.019968
 
 """
@@ -15,7 +15,7 @@ import namalms.models.base  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = '722a18408b3f'
-down_revision = '549e31212d1f'
+down_revision = '8dced81b05c1'
 branch_labels = None
 depends_on = None
 
