@@ -33,7 +33,9 @@ settings.register_profile("namalms", deadline=None, print_blob=True)
 settings.load_profile("namalms")
 
 # Tables holding what users did; emptied after every test (children before parents).
-USER_DATA_TABLES = ["api_token", "workshop_attendance", "workshop", "audit_event", "eligibility", "certificate", "progress_event", "module_progress", "enrollment", "user"]
+USER_DATA_TABLES = ["api_token", "workshop_attendance", "workshop", "audit_event", "eligibility", "certificate",
+                    "progress_event", "module_progress", "enrollment", "login_session", "outgoing_mail",
+                    "notification_opt_out", "user"]
 
 
 def app_config(database_url: str, **overrides) -> dict:
@@ -229,3 +231,27 @@ def counted_statements():
         yield statements
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+
+
+@pytest.fixture(scope="session")
+def mail_server_process():
+    """One real SMTP server on 127.0.0.1 for the session (aiosmtpd); see tests/mailserver.py."""
+    from tests.mailserver import TestMailServer
+
+    server = TestMailServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(app, mail_server_process):
+    """The app sends through the real SMTP server; ``smtp.messages`` is what it received in this test."""
+    mail_server_process.start()
+    mail_server_process.clear()
+    previous = app.config.get("MAIL_URL")
+    app.config["MAIL_URL"] = mail_server_process.url
+    yield mail_server_process
+    app.config["MAIL_URL"] = previous
+    mail_server_process.start()
+    mail_server_process.clear()
