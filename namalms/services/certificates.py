@@ -23,7 +23,7 @@ from namalms.models import (
 )
 from namalms.models.base import utcnow
 from namalms.services import ServiceError
-from namalms.services import content_sync
+from namalms.services import content_sync, notifications
 from namalms.services.audit import record_audit
 
 NUMBER_FORMAT = "NAMA-{year}-{serial:05d}"
@@ -137,6 +137,8 @@ def evaluate_and_issue(user: User, *, actor_label: str = "System") -> list[Certi
     Repeats while something was issued, so a certificate that credits another (e.g. the
     Sonderkurs certificate towards the Pro-Zertifikat) follows in the same request.
     Never revokes: a rule that no longer holds leaves an issued certificate alone.
+    Nothing is issued to an unconfirmed address (the standings are still recorded); confirming
+    it calls this again and issues everything earned by then.
     """
     if user.role != "learner":
         return []
@@ -150,7 +152,7 @@ def evaluate_and_issue(user: User, *, actor_label: str = "System") -> list[Certi
         current = standings(user, catalog=catalog, facts=facts)
         record_eligibility(user, current)
         for standing in current:
-            if standing.verdict.ok and standing.certificate is None:
+            if standing.verdict.ok and standing.certificate is None and user.is_email_confirmed:
                 certificate, created = issue_certificate(user, standing.definition, facts=facts,
                                                          catalog=catalog, actor_label=actor_label)
                 if created:
@@ -180,7 +182,7 @@ def record_eligibility(user: User, current: list[Standing]) -> None:
 
 def would_issue(user: User) -> list[CertificateDefinition]:
     """The certificates `evaluate_and_issue` would issue now (for --dry-run)."""
-    if user.role != "learner":
+    if user.role != "learner" or not user.is_email_confirmed:
         return []
     return [s.definition for s in standings(user) if s.verdict.ok and s.certificate is None]
 
@@ -225,6 +227,7 @@ def issue_certificate(user: User, definition: CertificateDefinition, *, grounds:
     audit("certificate_issued" if grounds == "rule" else "certificate_granted", certificate=certificate,
           actor=actor, actor_label=actor_label, reason=reason)
     db.session.flush()
+    notifications.certificate_issued(certificate, user)
     return certificate, True
 
 
@@ -347,7 +350,14 @@ def status_of(certificate: Certificate) -> dict:
 
 
 def document_for(certificate: Certificate) -> dict:
-    """The downloadable JSON: signed snapshot plus the current (unsigned) status."""
+    """The downloadable JSON: signed snapshot plus the current (unsigned) status.
+
+    The anonymous record left after the holder deleted their account is not signed again: the
+    signed original is the file the holder kept.
+    """
+    if certificate.is_holder_deleted:
+        return {"snapshot": certificate.snapshot, "status": status_of(certificate), "holder_deleted": True,
+                "note": "The holder deleted their account; their own signed certificate file proves the rest."}
     return signing.signed_document(certificate.snapshot, signing_key(), status=status_of(certificate))
 
 
@@ -385,6 +395,7 @@ def revoke_certificate(certificate: Certificate, *, category: str, reason: str, 
     audit("certificate_revoked", certificate=certificate, actor=actor, actor_label=actor_label, reason=reason,
           data={"category": category})
     db.session.flush()
+    notifications.certificate_revoked(certificate)
     return certificate
 
 
@@ -414,6 +425,10 @@ def grant_certificate(user: User, definition: CertificateDefinition, *, reason: 
     reason = _require_reason(reason)
     if current_certificate(user.id, definition.id) is not None:
         raise ServiceError("Diese Person hat dieses Zertifikat bereits.")
+    if not user.is_email_confirmed:
+        raise ServiceError("Die E-Mail-Adresse dieser Person ist noch nicht bestätigt; an eine unbestätigte "
+                           "Adresse wird kein Zertifikat ausgestellt. Senden Sie den Bestätigungslink erneut.",
+                           english="the holder's e-mail address is not confirmed yet")
     certificate, _ = issue_certificate(user, definition, grounds="office_decision", actor=actor,
                                        actor_label=actor_label, reason=reason)
     return certificate
