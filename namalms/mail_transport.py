@@ -57,6 +57,7 @@ class SmtpTransport:
         self.connection: smtplib.SMTP | None = None
 
     def open(self) -> None:
+        """Connect, secure the connection as the URL says, log in."""
         server = self.server
         context = ssl.create_default_context()
         try:
@@ -80,10 +81,20 @@ class SmtpTransport:
         assert self.connection is not None
         try:
             self.connection.sendmail(sender, [recipient], data)
+        except UnicodeError as error:  # a non-ASCII address and a server without SMTPUTF8
+            self._reset()  # smtplib leaves the half-begun transaction open in this case
+            raise PermanentFailure(f"address cannot be sent to: {error}") from None
         except (OSError, smtplib.SMTPException) as error:
             raise _classify(error) from None
 
+    def _reset(self) -> None:
+        try:
+            self.connection.rset()
+        except (OSError, smtplib.SMTPException):
+            pass
+
     def close(self) -> None:
+        """Say goodbye to the server (or just drop a broken connection)."""
         if self.connection is not None:
             try:
                 self.connection.quit()
@@ -103,6 +114,7 @@ class OutboxTransport:
         self.folder = Path(server.folder)
 
     def open(self) -> None:
+        """Make sure the outbox folder exists."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -125,7 +137,7 @@ class OutboxTransport:
                     str(message["Subject"]), "".join(f"\n    link: {link}" for link in links))
 
     def close(self) -> None:
-        pass
+        """Nothing to close: every message is its own file."""
 
 
 @contextmanager

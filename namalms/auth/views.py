@@ -82,6 +82,7 @@ def end_session() -> None:
 
 
 def mark_seen(response):
+    """Remember in a plain cookie that this browser had a login (to explain an expired session)."""
     response.set_cookie(SEEN_COOKIE, "1", max_age=SEEN_MAX_AGE, httponly=True, samesite="Lax",
                         secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
     return response
@@ -184,6 +185,7 @@ def confirm_email(token: str):
 @login_required
 @throttled("CONFIRM_RESEND_LIMIT")
 def resend_confirmation():
+    """Mail the logged-in person a new confirmation link."""
     if lifecycle.send_confirmation(current_user):
         flash(f"Wir haben Ihnen einen neuen Bestätigungslink an {current_user.email} geschickt. Ältere Links "
               "gelten weiter, bis einer davon benutzt wird.", "success")
@@ -218,6 +220,7 @@ FORGOT_ANSWER = ("Wenn es zu dieser Adresse ein Konto gibt, haben wir soeben ein
 @throttled("RESET_LIMIT_PER_ACCOUNT", key="account")
 @throttled("RESET_LIMIT_PER_ADDRESS")
 def forgot_password():
+    """Ask for a reset link; the answer is the same whether the address has an account or not."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         lifecycle.request_password_reset(form.email.data)
@@ -230,6 +233,7 @@ def forgot_password():
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 @throttled("RESET_LIMIT_PER_ADDRESS")
 def reset_password(token: str):
+    """The link of the reset mail: set a new password, which ends every login."""
     try:
         user = lifecycle.check_reset_link(token)
     except lifecycle.LinkInvalid as error:

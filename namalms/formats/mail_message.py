@@ -46,6 +46,7 @@ class MailServer:
 
     @property
     def is_outbox(self) -> bool:
+        """True when messages go to files instead of a server."""
         return self.scheme == "outbox"
 
     def describe(self) -> str:

@@ -19,6 +19,8 @@ from namalms.services import lifecycle, notifications, privacy
 
 
 class DeleteForm(FlaskForm):
+    """The password again: deleting the account must not be one stray click."""
+
     password = PasswordField("Ihr Passwort", validators=[DataRequired(REQUIRED)],
                              render_kw={"autocomplete": "current-password"})
 
@@ -37,12 +39,14 @@ def _account_page(password_form=None, email_form=None, status: int = 200):
 @bp.route("/account")
 @login_required
 def account():
+    """Address, password and open logins."""
     return _account_page()
 
 
 @bp.route("/account/password", methods=["POST"])
 @login_required
 def change_password():
+    """Change the password; the other logins end, this one stays."""
     form = ChangePasswordForm(prefix="pw")
     if form.validate_on_submit():
         try:
@@ -60,6 +64,7 @@ def change_password():
 @bp.route("/account/email", methods=["POST"])
 @login_required
 def change_email():
+    """Ask for another address: confirmed by a link to it, the old one is told."""
     form = ChangeEmailForm(prefix="mail")
     if form.validate_on_submit():
         try:
@@ -77,6 +82,7 @@ def change_email():
 @bp.route("/profile/notifications", methods=["POST"])
 @login_required
 def notification_settings():
+    """Switch each kind of notification on or off (unchecked boxes are off)."""
     form = NotificationsForm()
     if not form.validate_on_submit():
         flash("Das Formular war abgelaufen. Bitte versuchen Sie es noch einmal.", "error")
@@ -90,6 +96,7 @@ def notification_settings():
 @bp.route("/account/data")
 @login_required
 def my_data():
+    """Download all data, or go on to deleting the account."""
     return render_template("learner/my_data.html")
 
 
@@ -106,6 +113,7 @@ def export():
 @bp.route("/account/delete", methods=["GET", "POST"])
 @login_required
 def delete_account():
+    """Say what deleting does (certificates included), then delete after the password."""
     form = DeleteForm()
     if form.validate_on_submit():
         try:

@@ -25,6 +25,7 @@ def mail_status():
 @bp.route("/mail/<id:mail_id>/retry", methods=["POST"])
 @role_required("admin")
 def retry_mail(mail_id: int):
+    """Put a message back in the queue; it is sent right after this request."""
     row = mail.retry(mail_id)
     if row is None:
         flash("Diese Nachricht kann nicht erneut gesendet werden (bereits versandt oder nicht mehr vorhanden).",
@@ -39,6 +40,7 @@ def retry_mail(mail_id: int):
 @bp.route("/users/<id:user_id>/resend-confirmation", methods=["POST"])
 @role_required("admin")
 def resend_confirmation(user_id: int):
+    """Mail a new confirmation link to an account whose address is not confirmed yet."""
     user = db.get_or_404(User, user_id)
     if lifecycle.send_confirmation(user, actor=current_user):
         flash(f"Ein neuer Bestätigungslink geht an {user.email}.", "success")
@@ -50,6 +52,7 @@ def resend_confirmation(user_id: int):
 @bp.route("/users/<id:user_id>/password-reset", methods=["POST"])
 @role_required("admin")
 def send_password_reset(user_id: int):
+    """Mail someone a link to set a new password (e.g. after a phone call to the office)."""
     user = db.get_or_404(User, user_id)
     if not user.is_active_account:
         flash("Das Konto ist deaktiviert; reaktivieren Sie es zuerst.", "error")

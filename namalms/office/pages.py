@@ -19,6 +19,7 @@ from namalms.web import requested_id, role_required
 @bp.route("/pages")
 @role_required("admin")
 def pages():
+    """The three pages with their date, last revision and how many placeholders are still open."""
     return render_template("office/pages.html", titles=service.PAGE_TITLES,
                            revisions={page_id: service.current_page(page_id) for page_id in service.PAGE_TITLES})
 
@@ -26,6 +27,7 @@ def pages():
 @bp.route("/pages/<page_id>", methods=["GET", "POST"])
 @role_required("admin")
 def edit_page(page_id: str):
+    """Show a page's source; check it (preview, nothing saved) or publish it."""
     if page_id not in service.PAGE_TITLES:
         abort(404)
     current = service.current_page(page_id)

@@ -406,6 +406,7 @@ def reissue_certificate(certificate: Certificate, *, reason: str, actor: User | 
     if certificate.current_marker is not True:
         raise ServiceError(f"Das Zertifikat {certificate.number} wurde bereits ersetzt.",
                            english=f"cannot re-issue: {certificate.number} was already replaced")
+    _require_holder(certificate)
     user = db.session.get(User, certificate.user_id)
     definition = db.session.get(CertificateDefinition, certificate.definition_id)
     certificate.current_marker = None
@@ -417,6 +418,13 @@ def reissue_certificate(certificate: Certificate, *, reason: str, actor: User | 
           data={"replacement": replacement.number})
     db.session.flush()
     return replacement
+
+
+def _require_holder(certificate: Certificate) -> None:
+    if certificate.user_id is None:
+        raise ServiceError(f"Die Inhaberin bzw. der Inhaber von {certificate.number} hat das Konto gelöscht; das "
+                           "Zertifikat kann nur noch widerrufen werden.",
+                           english=f"the holder of {certificate.number} deleted their account; it can only be revoked")
 
 
 def grant_certificate(user: User, definition: CertificateDefinition, *, reason: str, actor: User | None = None,
@@ -475,6 +483,7 @@ def correct_certificate_name(certificate: Certificate, *, new_name: str, reason:
     if certificate.status != "valid":
         raise ServiceError(f"Das Zertifikat {certificate.number} ist {certificate.status_label}; "
                            "nur gültige Zertifikate lassen sich berichtigen.")
+    _require_holder(certificate)
     printed = (certificate.snapshot or {}).get("holder", {}).get("name")
     if new_name == printed:
         raise ServiceError(f"Auf dem Zertifikat steht bereits „{new_name}“.", "new_name")

@@ -287,4 +287,5 @@ class AccountState:
 
 
 def account_state(user: User) -> AccountState:
+    """Whether the address is confirmed and how many logins are open (for the account page)."""
     return AccountState(user.is_email_confirmed, sessions.count_for(user))

@@ -65,6 +65,7 @@ def sender():
 
 
 def reply_to():
+    """The Reply-To address (``MAIL_REPLY_TO``, e.g. the programme office), or None."""
     configured = current_app.config.get("MAIL_REPLY_TO")
     return parse_sender(configured) if configured else None
 
@@ -149,6 +150,8 @@ def _forget_after_rollback(session) -> None:
 
 @dataclass
 class DeliveryReport:
+    """What one delivery run did: ids sent, waiting for a retry and failed, and the last error."""
+
     sent: list[int] = field(default_factory=list)
     waiting: list[int] = field(default_factory=list)  # temporary failure: tried again later
     failed: list[int] = field(default_factory=list)  # refused for good
@@ -156,6 +159,7 @@ class DeliveryReport:
     error: str = ""
 
     def summary(self) -> str:
+        """One English line for the command line."""
         parts = [f"{len(self.sent)} sent", f"{len(self.waiting)} waiting for a retry", f"{len(self.failed)} failed"]
         return ", ".join(parts) + (f" (last error: {self.error})" if self.error else "")
 
@@ -227,6 +231,11 @@ def deliver(ids: list[int] | None = None, *, due_only: bool = False, limit: int 
                     if isinstance(error, ConnectionLost):
                         _note_unreachable(candidates[position + 1:], str(error), now, report)
                         return report
+                except Exception as error:  # anything unforeseen: never leave a message claimed
+                    log.exception("sending mail %s failed unexpectedly", mail_id)
+                    _change(mail_id, status="failed", last_error=f"{type(error).__name__}: {error}"[:2000],
+                            claimed_at=None)
+                    report.failed.append(mail_id)
                 else:
                     _change(mail_id, status="sent", sent_at=utcnow(), message=None, last_error="", claimed_at=None)
                     report.sent.append(mail_id)
@@ -301,6 +310,7 @@ def undelivered(*, page: int = 1) -> Page[OutgoingMail]:
 
 
 def waiting_count() -> int:
+    """How many messages wait to be sent (for the office's mail page)."""
     return db.session.scalar(select(func.count()).select_from(OutgoingMail)
                              .where(OutgoingMail.status.in_(("queued", "sending")))) or 0
 

@@ -167,6 +167,7 @@ def export_archive(user: User) -> bytes:
 
 
 def export_filename(user: User, now: datetime | None = None) -> str:
+    """The download's file name: the date, no name or address (it may end up in shared folders)."""
     return f"nama-meine-daten-{(now or utcnow()):%Y-%m-%d}.zip"
 
 
@@ -291,10 +292,12 @@ class PurgeCandidate:
 
     @property
     def user_id(self) -> int:
+        """The account's number (still known after the row was deleted)."""
         return self.user.id
 
     @property
     def email(self) -> str:
+        """The account's address (for the dry run only)."""
         return self.user.email
 
 

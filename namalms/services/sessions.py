@@ -60,11 +60,13 @@ def user_for(token: str | None, *, now: datetime | None = None) -> User | None:
     """The active user this login token belongs to, or None (logged out, expired, ended, unknown)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    row = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _hash(token)))
-    if row is None or row.expires_at <= (now or utcnow()):
+    found = db.session.execute(select(LoginSession.expires_at, LoginSession.session_version, User)
+                               .join(User, User.id == LoginSession.user_id)
+                               .where(LoginSession.token_hash == _hash(token))).first()
+    if found is None:
         return None
-    user = db.session.get(User, row.user_id)
-    if user is None or not user.is_active_account or user.session_version != row.session_version:
+    expires_at, version, user = found
+    if expires_at <= (now or utcnow()) or not user.is_active_account or user.session_version != version:
         return None
     user.login_token = token
     return user

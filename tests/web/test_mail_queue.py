@@ -198,3 +198,14 @@ def test_a_message_claimed_by_another_worker_is_not_sent_twice(app, smtp, make_u
     db.session.commit()
     assert mail.send_queued().sent == [row.id], "a claim of a process that died is released"
     assert len(smtp.messages) == 1
+
+
+def test_an_address_the_server_cannot_take_fails_alone(client, smtp, make_user):
+    make_user("learner", email="jürgen@example.org", email_confirmed=False)
+    make_user("learner", email="anna@example.org", email_confirmed=False)
+    with unit_of_work():
+        for user in db.session.scalars(select(User).order_by(User.id)):
+            lifecycle.send_confirmation(user)
+    first, second = rows()
+    assert first.status == "failed" and "cannot be sent" in first.last_error
+    assert second.status == "sent" and len(smtp.to("anna@example.org")) == 1

@@ -17,6 +17,7 @@ from namalms.services import accounts, lifecycle, progress
 from namalms.services.certificates import correct_certificate_name, grant_certificate, revoke_certificate
 from namalms.unit_of_work import unit_of_work
 from tests.conftest import PASSWORD
+from tests.datascan import everything_in_the_database, mentions
 
 pytestmark = pytest.mark.both_databases  # deletion relies on the database's ON DELETE rules
 
@@ -48,27 +49,6 @@ def busy_learner(make_user, admin) -> User:
         lifecycle.request_email_change(user, new_email="m.mueller@example.org", password=PASSWORD)
         lifecycle.send_password_reset(user, actor=db.session.get(User, admin.id))
     return db.session.get(User, learner.id)
-
-
-def everything_in_the_database() -> list[tuple[str, str, object]]:
-    """Every value of every column of every table: (table, column, value), JSON decoded."""
-    found = []
-    for table in db.metadata.sorted_tables:
-        for row in db.session.execute(table.select()).mappings():
-            for column, value in row.items():
-                found.append((table.name, column, value))
-    return found
-
-
-def mentions(value, needles: list[str]) -> bool:
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", errors="replace")
-    if isinstance(value, (dict, list)):
-        value = json.dumps(value, ensure_ascii=False)
-    if not isinstance(value, str):
-        return False
-    lowered = value.lower()
-    return any(needle.lower() in lowered for needle in needles)
 
 
 # --- export -------------------------------------------------------------------------------------
@@ -257,3 +237,21 @@ def test_the_scan_would_notice_a_forgotten_table(make_user):
     tables = {table.name for table in db.metadata.sorted_tables}
     assert tables == set(inspect(db.session.connection()).get_table_names()) - {"alembic_version"}
     assert db.session.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_an_anonymous_certificate_can_be_revoked_but_not_reissued(runner, make_user, smtp):
+    learner = make_user("learner")
+    certificate = grant_certificate(learner, db.session.get(CertificateDefinition, "zertifikat-grundlagenkurs"),
+                                    reason="Anerkennung extern", actor_label="Test")
+    db.session.commit()
+    number = certificate.number
+    from namalms.services.privacy import erase_account
+
+    erase_account(learner, by="self")
+    db.session.commit()
+    refused = runner.invoke(args=["certificates", "reissue", number, "--reason", "Neue Vorlage"])
+    assert refused.exit_code == 1 and "deleted their account" in refused.output
+    revoked = runner.invoke(args=["certificates", "revoke", number, "--category", "error", "--reason", "Irrtum"])
+    assert revoked.exit_code == 0, revoked.output
+    listed = runner.invoke(args=["certificates", "list"])
+    assert "(account deleted)" in listed.output

@@ -34,14 +34,17 @@ class PagePlan:
 
     @property
     def ok(self) -> bool:
+        """True when the candidate passed every check and can be published."""
         return not self.problems and self.page is not None
 
     @property
     def preview_html(self) -> str:
+        """The page body as it will be served (for the office's preview)."""
         return render_markdown(self.page.body).html if self.page else ""
 
 
 def require_page_id(page_id: str) -> str:
+    """The id if it names one of the site's pages; a German refusal otherwise."""
     if page_id not in PAGE_IDS:
         raise ServiceError("Diese Seite gibt es nicht.", "page_id", english="unknown page")
     return page_id
@@ -89,11 +92,8 @@ def publish_page_source(page_id: str, source: str, *, base_revision_id: int | No
     revision = publish_page(plan.page, author=author, message=message)
     if revision is None:
         raise NothingChanged("Keine Änderung: Der Text entspricht der veröffentlichten Fassung.")
-    write_files({plan.path: source_bytes(plan.source)})
+    write_files({plan.path: plan.source.encode("utf-8")})
     record_audit("page_published", actor=author, reason=message, target_type="page", target_id=page_id,
                  data={"revision": revision.number, "path": plan.path, "stand": plan.page.stand.isoformat()})
     return revision
 
-
-def source_bytes(source: str) -> bytes:
-    return source.encode("utf-8")
