@@ -98,7 +98,9 @@ def init_app(app: Flask) -> None:
         # Short timeouts: a slow Redis must not hold up a login for long; then memory takes over.
         storage_options={"socket_connect_timeout": 0.5, "socket_timeout": 0.5} if url else {},
         key_prefix="namalms",
-        strategy="fixed-window",
+        # A moving window: no fresh allowance at a clock boundary (a fixed window lets 2 × N
+        # attempts through around it), and tests do not depend on when they run.
+        strategy="moving-window",
         in_memory_fallback_enabled=True,
         swallow_errors=True,
         headers_enabled=False,

@@ -78,7 +78,11 @@ def _progress_state(user: User) -> list[dict]:
 
 
 def export_archive(user: User) -> bytes:
-    """Everything the platform stores about ``user`` as one ZIP of JSON and CSV files."""
+    """Everything the platform stores about ``user`` as one ZIP of JSON and CSV files.
+
+    The export itself is noted in the audit log (``data_exported``), so the office can answer
+    when a person received their data.
+    """
     from namalms.links import external_url
     from namalms.services.certificates import document_for
 
@@ -162,6 +166,8 @@ def export_archive(user: User) -> bytes:
             or_(AuditEvent.subject_user_id == user.id, AuditEvent.actor_id == user.id))
             .order_by(AuditEvent.created_at, AuditEvent.id))])
     readme = README.format(created=format_datetime(now), public_key_url=external_url("verify.public_key"))
+    record_audit("data_exported", actor=user, target_type="user", target_id=str(user.id), subject_user_id=user.id)
+    db.session.flush()
     return build_archive([profile, enrolments, state, event_table, quizzes, workshops, certificate_table,
                           notification_table, logins, mails, log], documents=documents, readme=readme)
 

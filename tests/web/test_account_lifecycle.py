@@ -298,3 +298,18 @@ def test_the_office_cannot_grant_a_certificate_to_an_unconfirmed_address(client,
                            follow_redirects=True)
     assert "noch nicht bestätigt" in response.get_data(as_text=True)
     assert db.session.scalars(select(Certificate)).all() == []
+
+
+@pytest.mark.parametrize("url", ["/office/mail", "/office/retention", "/office/pages"])
+@pytest.mark.parametrize("role", ["learner", "trainer"])
+def test_only_the_office_sees_mail_retention_and_pages(client, make_user, auth, url, role):
+    auth.login(make_user(role).email)
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", ["/office/users/1/resend-confirmation", "/office/users/1/password-reset",
+                                 "/office/mail/1/retry"])
+def test_office_mail_actions_are_for_the_office_only(client, make_user, auth, smtp, url):
+    auth.login(make_user("trainer").email)
+    assert client.post(url).status_code == 403
+    assert smtp.messages == []

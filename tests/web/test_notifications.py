@@ -194,9 +194,10 @@ def test_a_switched_off_reminder_and_a_cancelled_workshop_send_nothing(app, smtp
 
 def test_due_workshops_are_those_starting_by_the_end_of_tomorrow_in_berlin(app, make_user):
     trainer = make_user("trainer")
-    soon = schedule(trainer, days=1, start_time="23:00", end_time="23:30")
-    later = schedule(trainer, days=2, start_time="00:30", end_time="01:00")
-    now = utcnow()
+    now = utcnow()  # one "now" for the dates and the question, so midnight cannot fall in between
+    today = to_local(now).date()
+    soon = schedule(trainer, date=(today + timedelta(days=1)).isoformat(), start_time="23:00", end_time="23:30")
+    later = schedule(trainer, date=(today + timedelta(days=2)).isoformat(), start_time="00:30", end_time="01:00")
     due = notifications.due_workshops(now)
     assert soon in due and later not in due
     end_of_tomorrow = local_midnight(to_local(now).date() + timedelta(days=2))

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from namalms.extensions import db
-from namalms.models import AuditEvent, Certificate, CertificateDefinition, Course, Module, User
+from namalms.models import AuditEvent, Certificate, CertificateDefinition, Course, User
 from namalms.models.base import utcnow
 from namalms.services import accounts, lifecycle, progress
 from namalms.services.certificates import correct_certificate_name, grant_certificate, revoke_certificate
@@ -81,7 +81,8 @@ def test_the_export_holds_everything_as_json_and_csv(client, make_user, smtp, au
     assert len(settings) == 4 and all(s["enabled"] for s in settings)
     assert archive.read("lernereignisse.csv").decode("utf-8").startswith("\ufeffNr.;Zeitpunkt;Ereignis")
     assert "LIESMICH.txt" in names
-    assert learner.id
+    assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.subject_user_id == learner.id,
+                                                             AuditEvent.action == "data_exported"))
 
 
 def test_the_export_is_only_for_the_logged_in_person(client):
