@@ -147,6 +147,7 @@ def finish(config: dict, instance_path: str) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(instance_path) / "namalms.sqlite3")
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
     _finish_https(config)
+    _check_mail_url(config, instance_path)
     options = config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Several gunicorn workers and test threads share one file: wait for locks
@@ -166,3 +167,13 @@ def _finish_https(config: dict) -> None:
         config["PREFERRED_URL_SCHEME"] = "https"
     if config.get("PROXY_HOPS") is None:
         config["PROXY_HOPS"] = 1 if config["HTTPS"] else 0
+
+
+def _check_mail_url(config: dict, instance_path: str) -> None:
+    """A mail URL the app cannot use stops the start with the reason, not the first registration."""
+    from namalms.formats.mail_message import MailUrlError, parse_mail_url
+
+    try:
+        parse_mail_url(config.get("MAIL_URL", ""), default_outbox=str(Path(instance_path) / "outbox"))
+    except MailUrlError as error:
+        raise RuntimeError(f"NAMALMS_MAIL_URL / MAIL_URL cannot be used: {error}") from None

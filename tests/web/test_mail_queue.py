@@ -209,3 +209,11 @@ def test_an_address_the_server_cannot_take_fails_alone(client, smtp, make_user):
     first, second = rows()
     assert first.status == "failed" and "cannot be sent" in first.last_error
     assert second.status == "sent" and len(smtp.to("anna@example.org")) == 1
+
+
+def test_an_unusable_mail_url_stops_the_start_with_the_reason(tmp_path):
+    from namalms import create_app
+    from tests.conftest import app_config
+
+    with pytest.raises(RuntimeError, match="must start with smtp://"):
+        create_app(app_config("sqlite://", MAIL_URL="http://mail.example.org"), instance_path=str(tmp_path))
