@@ -30,17 +30,21 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from namalms import ratelimit
-
-    ratelimit.init_app(app)
+        # Client address and scheme from exactly this many proxies; the host stays as sent.
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
     from namalms import lrs
 
     lrs.init_app(app)
 
     from namalms import models  # noqa: F401  (registers every table)
-    from namalms import api, auth, credentials, errors, learner, office, public, reference, trainer, unit_of_work, verify, web
+    from namalms import (
+        api, auth, credentials, errors, learner, office, public, ratelimit, reference, trainer, unit_of_work, verify, web,
+    )
 
     unit_of_work.init_app(app)
     web.init_app(app)
@@ -54,6 +58,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
     trainer.init_app(app)
     office.init_app(app)
     api.init_app(app)
+    ratelimit.init_app(app)  # after the blueprints: it attaches the limits their views declare
 
     from namalms import cli
 

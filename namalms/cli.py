@@ -162,7 +162,8 @@ def certificates_list(as_csv: bool) -> None:
 
     rows = db.session.scalars(select(Certificate).order_by(Certificate.id)).all()
     header = ["number", "verification_code", "holder", "email", "definition", "issued_on", "status", "grounds"]
-    values = [[c.number, c.verification_code, c.snapshot.get("holder", {}).get("name", ""), c.user.email,
+    values = [[c.number, c.verification_code, c.snapshot.get("holder", {}).get("name", ""),
+               c.user.email if c.user else "(account deleted)",
                c.definition_id, c.issued_at.date().isoformat(), c.status, c.grounds] for c in rows]
     if as_csv:
         writer = csv_module.writer(sys.stdout, delimiter=";", lineterminator="\n")
@@ -282,7 +283,7 @@ def certificates_export_ob3(number: str, file: str | None) -> None:
 
 def init_app(app: Flask) -> None:
     # Further commands live beside the code they drive and attach themselves to these groups.
-    from namalms import cli_publishing, cli_tokens, cli_xapi  # noqa: F401
+    from namalms import cli_accounts, cli_publishing, cli_tokens, cli_xapi  # noqa: F401
 
     app.cli.add_command(certificates_cli)
     app.cli.add_command(content_cli)
@@ -290,3 +291,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(cli_tokens.tokens_cli)
     app.cli.add_command(cli_xapi.xapi_cli)
+    app.cli.add_command(cli_accounts.mail_cli)
+    app.cli.add_command(cli_accounts.notifications_cli)
+    app.cli.add_command(cli_accounts.accounts_cli)

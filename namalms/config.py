@@ -31,6 +31,40 @@ class Defaults:
     PASSWORD_MIN_LENGTH = 10
     # None means scrypt (see services.accounts). Only the test suite lowers it, for speed.
     PASSWORD_HASH_METHOD = None
+    # --- accounts, e-mail, throttling, data protection (see namalms/services/mail.py, sessions.py,
+    # ratelimit.py, privacy.py). All can be set in instance/config.py; the NAMALMS_* variables in
+    # ENVIRONMENT below override them.
+    # Outgoing mail: smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465, or empty for
+    # the built-in outbox: .eml files in instance/outbox/, their links in the log (`make run`).
+    MAIL_URL = ""
+    MAIL_FROM = ""  # empty: "NaMa NRW Lernplattform <no-reply@HOST of PUBLIC_BASE_URL>"
+    MAIL_REPLY_TO = ""  # e.g. the programme office's address
+    MAIL_TIMEOUT = 10  # seconds for one SMTP connection
+    MAIL_SEND_AFTER_COMMIT = True  # False: only `flask mail send-queued` sends
+    MAIL_GIVE_UP_HOURS = 48  # a message still not delivered then is marked failed for the office
+    MAIL_KEEP_DAYS = 90  # sent and failed messages are forgotten after this many days
+    CONFIRM_LINK_HOURS = 24
+    RESET_LINK_HOURS = 1
+    # A browser login without "angemeldet bleiben" ends on the server at the latest after this.
+    SESSION_MAX_HOURS = 24
+    # Throttling (Flask-Limiter notation "N per M minutes"); counters live in Redis when REDIS_URL is set.
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"  # failed logins for one e-mail address
+    LOGIN_LIMIT_PER_ADDRESS = "30 per 15 minutes"  # failed logins from one client address
+    REGISTER_LIMIT = "10 per hour"
+    RESET_LIMIT_PER_ADDRESS = "10 per hour"
+    RESET_LIMIT_PER_ACCOUNT = "3 per hour"
+    CONFIRM_RESEND_LIMIT = "5 per hour"
+    VERIFY_RATE_LIMIT = "30 per minute"
+    # Retention (DSGVO): see `flask accounts purge-inactive` and the Datenschutzerklärung.
+    RETENTION_INACTIVE_MONTHS = 36
+    RETENTION_UNCONFIRMED_DAYS = 30
+    # HTTPS: None means "yes when PUBLIC_BASE_URL starts with https://". Then cookies are Secure
+    # and HSTS is sent.
+    HTTPS = None
+    HSTS_SECONDS = 365 * 24 * 3600
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted. None means one
+    # behind HTTPS (the app never terminates TLS itself) and none otherwise.
+    PROXY_HOPS = None
 
 
 def normalise_database_url(url: str) -> str:
@@ -55,11 +89,29 @@ def apply_environment(config: dict) -> None:
         config["PUBLIC_BASE_URL"] = base
     if content := os.environ.get("NAMALMS_CONTENT_DIR"):
         config["CONTENT_DIR"] = content
+    for name, key, convert in ENVIRONMENT:
+        if (value := os.environ.get(name)) is not None and value != "":
+            config[key] = convert(value)
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "ja", "on")
+
+
+# Further NAMALMS_* variables: (variable, setting, conversion).
+ENVIRONMENT = [
+    ("NAMALMS_MAIL_URL", "MAIL_URL", str),
+    ("NAMALMS_MAIL_FROM", "MAIL_FROM", str),
+    ("NAMALMS_MAIL_REPLY_TO", "MAIL_REPLY_TO", str),
+    ("NAMALMS_HTTPS", "HTTPS", _flag),
+    ("NAMALMS_PROXY_HOPS", "PROXY_HOPS", int),
+    ("NAMALMS_RETENTION_INACTIVE_MONTHS", "RETENTION_INACTIVE_MONTHS", int),
+    ("NAMALMS_RETENTION_UNCONFIRMED_DAYS", "RETENTION_UNCONFIRMED_DAYS", int),
     # Optional forwarding of xAPI statements to a learning record store (see namalms/lrs.py).
-    for variable, key in (("NAMALMS_LRS_URL", "LRS_URL"), ("NAMALMS_LRS_USERNAME", "LRS_USERNAME"),
-                          ("NAMALMS_LRS_PASSWORD", "LRS_PASSWORD")):
-        if value := os.environ.get(variable):
-            config[key] = value
+    ("NAMALMS_LRS_URL", "LRS_URL", str),
+    ("NAMALMS_LRS_USERNAME", "LRS_USERNAME", str),
+    ("NAMALMS_LRS_PASSWORD", "LRS_PASSWORD", str),
+]
 
 
 def secret_key_file(instance_path: str) -> Path:
@@ -98,6 +150,8 @@ def finish(config: dict, instance_path: str) -> None:
     if not config.get("SQLALCHEMY_DATABASE_URI"):
         config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(instance_path) / "namalms.sqlite3")
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    _finish_https(config)
+    _check_mail_url(config, instance_path)
     options = config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Several gunicorn workers and test threads share one file: wait for locks
@@ -105,3 +159,25 @@ def finish(config: dict, instance_path: str) -> None:
         options.setdefault("connect_args", {"timeout": 30})
     else:
         options.setdefault("pool_pre_ping", True)
+
+
+def _finish_https(config: dict) -> None:
+    """Behind HTTPS: Secure cookies, https external URLs, one trusted proxy hop by default."""
+    if config.get("HTTPS") is None:
+        config["HTTPS"] = str(config.get("PUBLIC_BASE_URL") or "").lower().startswith("https://")
+    if config["HTTPS"]:
+        config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True
+        config["PREFERRED_URL_SCHEME"] = "https"
+    if config.get("PROXY_HOPS") is None:
+        config["PROXY_HOPS"] = 1 if config["HTTPS"] else 0
+
+
+def _check_mail_url(config: dict, instance_path: str) -> None:
+    """A mail URL the app cannot use stops the start with the reason, not the first registration."""
+    from namalms.formats.mail_message import MailUrlError, parse_mail_url
+
+    try:
+        parse_mail_url(config.get("MAIL_URL", ""), default_outbox=str(Path(instance_path) / "outbox"))
+    except MailUrlError as error:
+        raise RuntimeError(f"NAMALMS_MAIL_URL / MAIL_URL cannot be used: {error}") from None

@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, Response, abort
 
 from namalms.extensions import db, read_only
 from namalms.models import CertificateDefinition
-from namalms.ratelimit import limited
+from namalms.ratelimit import throttled
 from namalms.services import certificates as certificate_service
 from namalms.services import open_badges
 
@@ -59,7 +59,7 @@ def achievement(definition_id: str):
 
 
 @bp.route("/verify/<code>/openbadge.json")
-@limited("verify", "VERIFY_RATE_LIMIT")
+@throttled("VERIFY_RATE_LIMIT", methods=None)
 @read_only
 def verified_credential(code: str):
     certificate = certificate_service.find_by_code(code)

@@ -1,11 +1,13 @@
-"""Public endpoints without login: health check and content images."""
+"""Public endpoints without login: health check, content images and the site's own pages
+(Datenschutzerklärung, Impressum, Erklärung zur Barrierefreiheit from ``content/seiten/``)."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, abort, jsonify
+from flask import Blueprint, Flask, Response, abort, jsonify, render_template
 from sqlalchemy import text
 
 from namalms.extensions import db, read_only
 from namalms.models import Asset
+from namalms.services.content_sync import latest_revision
 
 bp = Blueprint("public", __name__)
 
@@ -31,6 +33,19 @@ def asset(sha: str, ext: str):
     response = Response(item.data, mimetype=item.mime_type)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
+
+
+@bp.route("/datenschutz", defaults={"page_id": "datenschutz"})
+@bp.route("/impressum", defaults={"page_id": "impressum"})
+@bp.route("/barrierefreiheit", defaults={"page_id": "barrierefreiheit"})
+@read_only
+def page(page_id: str):
+    """A page of the site, as last published (``flask content sync`` or the office's editor)."""
+    revision = latest_revision("page", page_id)
+    if revision is None:
+        abort(404)
+    return render_template("page.html", revision=revision, title=revision.meta.get("title", ""),
+                           stand=revision.meta.get("stand"))
 
 
 def init_app(app: Flask) -> None:

@@ -1,101 +1,130 @@
-"""Fixed-window rate limits for public lookups, per client address.
+"""Throttling with Flask-Limiter: login, registration, password reset, confirmation mails, verification.
 
-Counters live in Redis when `NAMALMS_REDIS_URL` (config `REDIS_URL`) is set, so every app server
-behind a load balancer shares them; otherwise in this process's memory (fine for one server).
+A view declares its limits beside its route with :func:`throttled` (a marker only); when the app
+is built, :func:`init_app` gives every app its own ``Limiter`` and attaches the declared limits to
+that app's view functions. So several apps in one process (the test suite) never share storage
+or settings, and the limit values are read from the app's config at request time – tests use
+small numbers, production the defaults in :mod:`namalms.config`.
+
+Counters live in Redis when ``REDIS_URL`` (``NAMALMS_REDIS_URL``) is set, so every app server
+behind a load balancer shares them; otherwise in this process's memory. If Redis is unreachable
+the limits fall back to this process's memory instead of being switched off: a login page
+without brute-force protection is worse than one with per-server counters.
+
+A breach answers 429 with the German page or message of :mod:`namalms.errors`.
 """
 from __future__ import annotations
 
-import logging
-import threading
-import time
-from functools import wraps
+from dataclasses import dataclass
+from typing import Callable
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
 
-log = logging.getLogger(__name__)
+from namalms.services.accounts import normalise_email
 
-
-class MemoryCounter:
-    """Counts hits per (scope, key, window) in this process."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._windows: dict[tuple[str, str, int], int] = {}
-
-    def incr(self, scope: str, key: str, window: int, ttl: int) -> int:
-        with self._lock:
-            if len(self._windows) > 10_000:  # forget old windows so memory stays bounded
-                for stale in [k for k in self._windows if k[2] < window]:
-                    del self._windows[stale]
-            count = self._windows.get((scope, key, window), 0) + 1
-            self._windows[(scope, key, window)] = count
-            return count
-
-    def reset(self) -> None:
-        with self._lock:
-            self._windows.clear()
+_MARK = "_namalms_throttles"
+EXTENSION = "namalms_limiter"
 
 
-class RedisCounter:
-    """Counts hits in Redis (INCR + EXPIRE in one round trip), shared by all app servers."""
+@dataclass(frozen=True)
+class Throttle:
+    """One limit of a view: which setting holds its value, whom it counts, what it counts."""
 
-    def __init__(self, url: str) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-
-    def incr(self, scope: str, key: str, window: int, ttl: int) -> int:
-        name = f"namalms:ratelimit:{scope}:{key}:{window}"
-        pipe = self._redis.pipeline()
-        pipe.incr(name)
-        pipe.expire(name, ttl)
-        return int(pipe.execute()[0])
-
-    def reset(self) -> None:
-        for name in self._redis.scan_iter("namalms:ratelimit:*"):
-            self._redis.delete(name)
+    setting: str  # config key: "N per M minutes" or (N, seconds)
+    key: str  # "address" (client IP) or "account" (the e-mail address in the form)
+    methods: tuple[str, ...] | None = ("POST",)
+    only_failures: bool = False  # count only answers that failed (wrong password: 401)
 
 
-def counter():
-    return current_app.extensions["namalms_ratelimit"]
+def client_address() -> str:
+    """The client's address; behind the configured proxy hops ProxyFix has already put it here."""
+    return request.remote_addr or "unknown"
 
 
-def hit(scope: str, key: str, limit: int, window_seconds: int, now: float | None = None) -> bool:
-    """Count one request; True while the caller is within `limit` requests per window.
+def account_key() -> str:
+    """The account an attempt is about: the normalised e-mail address the form names."""
+    email = normalise_email(request.form.get("email", ""))[:254]
+    return f"account:{email}" if email else client_address()
 
-    If Redis is unreachable the request is allowed (and logged): a verification page that is
-    down is worse than one that is briefly unlimited.
+
+KEYS: dict[str, Callable[[], str]] = {"address": client_address, "account": account_key}
+
+
+def limit_value(setting: str) -> Callable[[], str]:
+    """The limit as Flask-Limiter notation, read from the running app's config at request time.
+
+    Accepts "10 per 15 minutes" or the older (count, seconds) pairs such as (30, 60).
     """
-    now = time.time() if now is None else now
-    window = int(now // window_seconds)
-    try:
-        count = counter().incr(scope, key, window, window_seconds * 2)
-    except Exception as error:  # redis.ConnectionError and friends, without importing redis here
-        log.warning("rate limit store unavailable, allowing request: %s", error)
-        return True
-    return count <= limit
+    def value() -> str:
+        configured = current_app.config[setting]
+        if isinstance(configured, (tuple, list)):
+            count, seconds = configured
+            return f"{int(count)} per {int(seconds)} second"
+        return str(configured)
+
+    return value
 
 
-def reset() -> None:
-    counter().reset()
+def throttled(setting: str, *, key: str = "address", methods: tuple[str, ...] | None = ("POST",),
+              only_failures: bool = False):
+    """Declare a limit for a view (applied by :func:`init_app`); stack it for several limits.
+
+    ``methods=None`` counts every method; ``only_failures`` counts only 4xx answers (wrong
+    passwords), so someone who logs in correctly is never throttled by their own successes.
+    """
+    if key not in KEYS:
+        raise ValueError(f"unknown throttle key {key!r}")
+
+    def mark(view):
+        throttles = list(getattr(view, _MARK, ()))
+        throttles.append(Throttle(setting, key, methods, only_failures))
+        setattr(view, _MARK, throttles)
+        return view
+
+    return mark
 
 
-def limited(scope: str, config_key: str):
-    """Decorator: answer 429 when a client exceeds the limit `config[config_key] = (n, seconds)`."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            limit, seconds = current_app.config.get(config_key, (30, 60))
-            if not hit(scope, request.remote_addr or "unknown", limit, seconds):
-                abort(429)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
+def _failed(response) -> bool:
+    return 400 <= response.status_code < 500 and response.status_code != 429
 
 
 def init_app(app: Flask) -> None:
+    """Give the app its own Limiter and attach every declared throttle (call after the blueprints)."""
     url = app.config.get("REDIS_URL")
-    app.extensions["namalms_ratelimit"] = RedisCounter(url) if url else MemoryCounter()
+    limiter = Limiter(
+        key_func=client_address,
+        storage_uri=url or "memory://",
+        # Short timeouts: a slow Redis must not hold up a login for long; then memory takes over.
+        storage_options={"socket_connect_timeout": 0.5, "socket_timeout": 0.5} if url else {},
+        key_prefix="namalms",
+        # A moving window: no fresh allowance at a clock boundary (a fixed window lets 2 × N
+        # attempts through around it), and tests do not depend on when they run.
+        strategy="moving-window",
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
+        headers_enabled=False,
+    )
+    limiter.init_app(app)
+    app.extensions[EXTENSION] = limiter
+    for endpoint, view in list(app.view_functions.items()):
+        throttles = getattr(view, _MARK, ())
+        for throttle in throttles:
+            view = limiter.limit(
+                limit_value(throttle.setting), key_func=KEYS[throttle.key],
+                methods=list(throttle.methods) if throttle.methods else None,
+                deduct_when=_failed if throttle.only_failures else None,
+                scope=f"{throttle.setting}:{throttle.key}",
+            )(view)
+        if throttles:
+            app.view_functions[endpoint] = view
+
+
+def limiter() -> Limiter:
+    """The running app's Limiter."""
+    return current_app.extensions[EXTENSION]
+
+
+def reset() -> None:
+    """Forget every counter of the running app (tests start each test with fresh limits)."""
+    limiter().reset()

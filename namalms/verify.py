@@ -5,7 +5,7 @@ from flask import Blueprint, Flask, Response, jsonify, redirect, render_template
 
 from namalms.formatting import format_long_date
 from namalms.models import REVOCATION_CATEGORIES
-from namalms.ratelimit import limited
+from namalms.ratelimit import throttled
 from namalms.services import certificates as certificate_service
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
@@ -13,7 +13,7 @@ bp = Blueprint("verify", __name__, url_prefix="/verify")
 
 @bp.route("", methods=["GET"])
 @bp.route("/", methods=["GET"])
-@limited("verify", "VERIFY_RATE_LIMIT")
+@throttled("VERIFY_RATE_LIMIT", methods=None)
 def form():
     code = request.args.get("code", "").strip()
     number = request.args.get("number", "").strip()
@@ -42,7 +42,7 @@ def public_key():
 
 
 @bp.route("/<code>.json")
-@limited("verify", "VERIFY_RATE_LIMIT")
+@throttled("VERIFY_RATE_LIMIT", methods=None)
 def show_json(code: str):
     certificate = certificate_service.find_by_code(code)
     if certificate is None:
@@ -53,7 +53,7 @@ def show_json(code: str):
 
 
 @bp.route("/<code>")
-@limited("verify", "VERIFY_RATE_LIMIT")
+@throttled("VERIFY_RATE_LIMIT", methods=None)
 def show(code: str):
     certificate = certificate_service.find_by_code(code)
     if certificate is None:
@@ -67,5 +67,4 @@ def show(code: str):
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("VERIFY_RATE_LIMIT", (30, 60))
     app.register_blueprint(bp)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, abort
+from flask import Flask, abort, current_app, request, session
 from flask_login import current_user, login_required
 from werkzeug.routing import BaseConverter, ValidationError
 
@@ -57,6 +57,12 @@ class IdConverter(BaseConverter):
         return str(int(value))
 
 
+def is_personal() -> bool:
+    """Whether this request belongs to a login (session or "angemeldet bleiben" cookie)."""
+    return bool(session.get("_user_id")) or bool(request.cookies.get(current_app.config.get(
+        "REMEMBER_COOKIE_NAME", "remember_token")))
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
     app.jinja_env.filters["date"] = formatting.format_date
@@ -80,4 +86,9 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config.get("HTTPS"):
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={app.config['HSTS_SECONDS']}")
+        if "Cache-Control" not in response.headers and is_personal():
+            # Whatever a logged-in person sees is theirs: no shared or browser cache keeps it.
+            response.headers["Cache-Control"] = "no-store"
         return response

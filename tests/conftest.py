@@ -34,7 +34,8 @@ settings.load_profile("namalms")
 
 # Tables holding what users did; emptied after every test (children before parents).
 USER_DATA_TABLES = ["xapi_outbox", "api_token", "workshop_attendance", "workshop", "audit_event", "eligibility",
-                    "certificate", "quiz_attempt", "progress_event", "module_progress", "enrollment", "user"]
+                    "certificate", "quiz_attempt", "progress_event", "module_progress", "enrollment", "login_session",
+                    "outgoing_mail", "notification_opt_out", "user"]
 
 
 def app_config(database_url: str, **overrides) -> dict:
@@ -269,3 +270,27 @@ def quiz_answers(client, user, module_id: str, *, correct: bool = True) -> dict:
                     else {next(i for i, o in enumerate(question.options) if not o.is_correct)})
         data[f"q-{question.id}"] = [str(position) for position in sorted(shown.to_shown(authored))]
     return data
+
+
+@pytest.fixture(scope="session")
+def mail_server_process():
+    """One real SMTP server on 127.0.0.1 for the session (aiosmtpd); see tests/mailserver.py."""
+    from tests.mailserver import TestMailServer
+
+    server = TestMailServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(app, mail_server_process):
+    """The app sends through the real SMTP server; ``smtp.messages`` is what it received in this test."""
+    mail_server_process.start()
+    mail_server_process.clear()
+    previous = app.config.get("MAIL_URL")
+    app.config["MAIL_URL"] = mail_server_process.url
+    yield mail_server_process
+    app.config["MAIL_URL"] = previous
+    mail_server_process.start()
+    mail_server_process.clear()

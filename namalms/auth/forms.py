@@ -31,6 +31,31 @@ class RegisterForm(FlaskForm):
                               validate_choice=False)
     municipality = StringField("Kommune bzw. Institution", validators=[DataRequired(REQUIRED), Length(max=200)],
                                render_kw={"autocomplete": "organization"})
-    privacy = BooleanField("Ich habe die Datenschutzhinweise gelesen und bin einverstanden, dass mein "
+    privacy = BooleanField("Ich habe die Datenschutzerklärung gelesen und bin einverstanden, dass mein "
                            "Lernfortschritt für die Zertifizierung gespeichert wird.",
                            validators=[DataRequired("Bitte bestätigen Sie die Datenschutzhinweise.")])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("E-Mail-Adresse Ihres Kontos", validators=[DataRequired(REQUIRED), Length(max=254)],
+                       render_kw={"autocomplete": "email"})
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("Neues Passwort (mindestens 10 Zeichen)", validators=[DataRequired(REQUIRED)],
+                             render_kw={"autocomplete": "new-password"})
+    password_repeat = PasswordField("Neues Passwort wiederholen", validators=[
+        DataRequired(REQUIRED), EqualTo("password", "Die beiden Passwörter stimmen nicht überein.")],
+        render_kw={"autocomplete": "new-password"})
+
+
+class ChangePasswordForm(ResetPasswordForm):
+    current_password = PasswordField("Aktuelles Passwort", validators=[DataRequired(REQUIRED)],
+                                     render_kw={"autocomplete": "current-password"})
+
+
+class ChangeEmailForm(FlaskForm):
+    new_email = EmailField("Neue E-Mail-Adresse", validators=[DataRequired(REQUIRED), Length(max=254)],
+                           render_kw={"autocomplete": "email"})
+    password = PasswordField("Ihr Passwort (zur Sicherheit)", validators=[DataRequired(REQUIRED)],
+                             render_kw={"autocomplete": "current-password"})

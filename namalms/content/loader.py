@@ -14,6 +14,7 @@ import json
 import posixpath
 import re
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 from urllib.parse import unquote, urlsplit
@@ -36,6 +37,7 @@ from namalms.content.model import (
     District,
     ImageReference,
     ModuleSource,
+    PageSource,
     Problem,
     ProgrammeSource,
     Quiz,
@@ -49,12 +51,16 @@ from namalms.content.reference import (
 from namalms.content.render import extract_images, is_external_or_absolute
 from namalms.domain.quiz import answer_leaks
 from namalms.domain.rules import Catalog, CourseInfo, find_certificate_cycles, validate_rule
+from namalms.formatting import parse_date
 from namalms.content.yamlnodes import LineDict, LineList, to_plain
 
 PROGRAMME_FILE = "programme.yml"
 REGIONS_FILE = "regions.yml"
 COURSE_FILE = "course.yml"
 ROOT_FILES = frozenset({PROGRAMME_FILE, REGIONS_FILE, "README.md"})
+PAGES_DIR = "seiten"  # the site's own pages, see _load_pages
+PAGE_IDS = ("datenschutz", "impressum", "barrierefreiheit")
+PAGE_KEYS = ("id", "title", "stand")
 IMAGE_DIR = "img"
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
 
@@ -138,12 +144,13 @@ def load_tree(root: Path) -> LoadResult:
     glossary = load_glossary(root, problems) if layout.has_glossary else None
     workaids = load_workaids(root, layout.workaid_files, module_ids, problems)
     check_links(modules, glossary, workaids, module_ids, problems)
+    pages = _load_pages(root, problems)
     problems = sorted(problems, key=lambda problem: (problem.path, problem.line))
     warnings = sorted(warnings, key=lambda problem: (problem.path, problem.line))
     if problems:
         return LoadResult(None, problems, warnings)
     tree = _build_tree(root, programme, regions, courses, modules, assets)
-    return LoadResult(replace(tree, glossary=glossary, workaids=workaids), [], warnings)
+    return LoadResult(replace(tree, glossary=glossary, workaids=workaids, pages=pages), [], warnings)
 
 
 def parse_module(text: str, path: str, course_id: str) -> tuple[ModuleSource | None, list[Problem]]:
@@ -230,6 +237,8 @@ def _scan_layout(root: Path, problems: list[Problem]) -> _Layout:
     """
     layout = _Layout()
     for entry in _visible_children(root):
+        if entry.is_dir() and entry.name == PAGES_DIR:
+            continue  # read by _load_pages
         if entry.is_dir() and entry.name == WORKAIDS_DIR:
             layout.workaid_files = scan_workaids(root, entry, problems)
         elif entry.is_dir():
@@ -239,8 +248,8 @@ def _scan_layout(root: Path, problems: list[Problem]) -> _Layout:
             layout.has_glossary = True
         elif entry.name not in ROOT_FILES:
             problems.append(Problem(entry.name, 1, "unerwartete Datei – im Inhaltsordner sind "
-                                    "nur programme.yml, regions.yml, glossar.yml, README.md, der "
-                                    "Ordner vorlagen/ und Kursordner erlaubt"))
+                                    "nur programme.yml, regions.yml, glossar.yml, README.md, die "
+                                    "Ordner vorlagen/ und seiten/ und Kursordner erlaubt"))
     return layout
 
 
@@ -288,6 +297,72 @@ def _read_assets(root: Path, layout: _Layout, problems: list[Problem]) -> dict[s
             continue
         assets[relative] = data
     return assets
+
+
+# --- the site's own pages (seiten/) -----------------------------------------------------------
+
+
+def _load_pages(root: Path, problems: list[Problem]) -> dict[str, PageSource]:
+    """Read ``seiten/*.md``: front matter ``id`` (one of PAGE_IDS), ``title``, ``stand`` (a date).
+
+    The folder is optional; each known page at most once. The body is Markdown.
+    """
+    folder = root / PAGES_DIR
+    pages: dict[str, PageSource] = {}
+    if not folder.is_dir():
+        return pages
+    for entry in _visible_children(folder):
+        relative = entry.relative_to(root).as_posix()
+        if entry.is_dir() or entry.suffix != ".md":
+            problems.append(Problem(relative, 1, "unerwarteter Eintrag – in seiten/ sind nur Seiten als "
+                                    "Markdown-Dateien (*.md) erlaubt"))
+            continue
+        text = _read_text(root, relative, problems)
+        if text is None:
+            continue
+        page, found = parse_page(text, relative)
+        problems.extend(found)
+        if page is None:
+            continue
+        if page.id in pages:
+            problems.append(Problem(relative, page.id_line, f"Seite „{page.id}“ gibt es bereits in "
+                                    f"{pages[page.id].path}"))
+            continue
+        pages[page.id] = page
+    return pages
+
+
+def parse_page(text: str, path: str) -> tuple[PageSource | None, list[Problem]]:
+    """Parse and check one page file on its own (for the loader and the office's editor)."""
+    report = _Report(path)
+    split = _split_front_matter(text, report)
+    if split is None:
+        return None, report.problems
+    front_matter, body, _ = split
+    node = _parse_yaml(front_matter, report, line_offset=1)
+    if report.problems:
+        return None, report.problems
+    meta = report.mapping(node, 2, "Front Matter")
+    if meta is None:
+        return None, report.problems
+    report.keys(meta, PAGE_KEYS, PAGE_KEYS)
+    page_id = report.ident(meta)
+    if page_id is not None and page_id not in PAGE_IDS:
+        report.add(meta.line_of("id"), f"unbekannte Seite „{page_id}“ – erlaubt sind: {', '.join(PAGE_IDS)}")
+    title = report.text(meta, "title")
+    stand = meta.get("stand")
+    if "stand" in meta and not isinstance(stand, date):
+        try:
+            stand = parse_date(str(stand)) if isinstance(stand, str) else None
+        except ValueError:
+            stand = None
+        if stand is None:
+            report.add(meta.line_of("stand"), _type_message("stand", "ein Datum wie 2026-01-31",
+                                                            meta.get("stand")))
+    if report.problems or page_id is None or title is None:
+        return None, report.problems
+    return PageSource(id=page_id, title=title, stand=stand, path=path, body=body, source=text,
+                      source_hash=_sha256(text), id_line=meta.line_of("id")), []
 
 
 # --- modules ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -297,6 +298,20 @@ class WorkAidSource:
 
 
 @dataclass(frozen=True)
+class PageSource:
+    """A page of the site itself (``seiten/<name>.md``): Datenschutzerklärung, Impressum, Barrierefreiheit."""
+
+    id: str
+    title: str
+    stand: date  # the date the text was last revised, shown on the page ("Stand: …")
+    path: str
+    body: str
+    source: str
+    source_hash: str
+    id_line: int = 1
+
+
+@dataclass(frozen=True)
 class ContentTree:
     """The whole validated content tree; only ever built when no problem was found."""
 
@@ -311,6 +326,7 @@ class ContentTree:
     assets: dict[str, bytes] = field(default_factory=dict)
     glossary: Glossary | None = None
     workaids: dict[str, WorkAidSource] = field(default_factory=dict)
+    pages: dict[str, PageSource] = field(default_factory=dict)
 
     def course(self, course_id: str) -> CourseSource | None:
         """Return the course with this id, or None."""

@@ -4,7 +4,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from namalms.extensions import db
-from namalms.learner import certificates, profile, workshops  # noqa: F401  (register their routes on bp)
+from namalms.learner import account, certificates, profile, workshops  # noqa: F401  (register their routes on bp)
 from namalms.learner.views import bp
 from namalms.models import Certificate
 

@@ -15,7 +15,7 @@ from namalms.services import certificates as certificate_service
 def own_certificate(number: str):
     """The certificate with this number, if it belongs to the current user (or they are admin)."""
     certificate = certificate_service.find_by_number(number)
-    if certificate is None:
+    if certificate is None or certificate.is_holder_deleted:  # an anonymous record has only /verify
         abort(404)
     if certificate.user_id != current_user.id and current_user.role != "admin":
         abort(404)  # not 403: do not confirm that a number exists

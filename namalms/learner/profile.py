@@ -10,8 +10,9 @@ from wtforms.validators import DataRequired, Length
 from namalms.auth.forms import REQUIRED
 from namalms.auth.views import district_choices
 from namalms.learner.views import bp
+from namalms.models import NOTIFICATION_KINDS
 from namalms.services import ServiceError
-from namalms.services import accounts
+from namalms.services import accounts, notifications
 
 
 class ProfileForm(FlaskForm):
@@ -36,4 +37,5 @@ def profile():
             for certificate in issued:
                 flash(f"Neu ausgestellt: {certificate.definition.title} ({certificate.number}).", "success")
             return redirect(url_for("learner.profile"))
-    return render_template("learner/profile.html", form=form), 422 if request.method == "POST" else 200
+    return render_template("learner/profile.html", form=form, kinds=NOTIFICATION_KINDS,
+                           settings=notifications.settings_of(current_user)), 422 if request.method == "POST" else 200

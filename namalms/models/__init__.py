@@ -4,7 +4,10 @@ from namalms.models.certificate import (
     REVOCATION_CATEGORIES, STATUS_LABELS, Certificate, CertificateDefinition, Eligibility,
 )
 from namalms.models.content import Asset, ContentRevision, ContentWrite, Course, District, Module, Region
+from namalms.models.mail import MAIL_STATUS_LABELS, OutgoingMail
+from namalms.models.notification import NOTIFICATION_KINDS, NotificationOptOut
 from namalms.models.progress import Enrollment, ModuleProgress, ProgressEvent, QuizAttempt
+from namalms.models.session import LoginSession
 from namalms.models.token import ApiToken
 from namalms.models.user import ROLES, User
 from namalms.models.workshop import FORMATS, Workshop, WorkshopAttendance
@@ -16,4 +19,5 @@ __all__ = [
     "AuditEvent", "Certificate", "CertificateDefinition", "REVOCATION_CATEGORIES", "STATUS_LABELS",
     "Asset", "ContentRevision", "ContentWrite", "Course", "District", "Enrollment", "Module", "ModuleProgress",
     "ProgressEvent", "QuizAttempt", "ROLES", "Region", "User", "XapiOutbox",
+    "LoginSession", "MAIL_STATUS_LABELS", "NOTIFICATION_KINDS", "NotificationOptOut", "OutgoingMail",
 ]

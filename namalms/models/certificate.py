@@ -48,7 +48,9 @@ class Certificate(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(String(32), unique=True)
     verification_code: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    # None once the holder deleted their account: the certificate stays as an anonymous record
+    # (number, title, date, status) so its verification link keeps answering (services.privacy).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
     definition_id: Mapped[str] = mapped_column(ForeignKey("certificate_definition.id"), index=True)
     current_marker: Mapped[bool | None] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(20), default="valid")
@@ -78,6 +80,11 @@ class Certificate(db.Model):
     @property
     def is_valid(self) -> bool:
         return self.status == "valid"
+
+    @property
+    def is_holder_deleted(self) -> bool:
+        """The holder deleted their account: name and evidence are gone, the record remains."""
+        return bool((self.snapshot or {}).get("holder_deleted"))
 
 
 class Eligibility(db.Model):

@@ -27,10 +27,16 @@ class User(UserMixin, db.Model):
     municipality: Mapped[str] = mapped_column(String(200), default="")
     region_id: Mapped[str | None] = mapped_column(ForeignKey("region.id"), index=True)
     is_active_account: Mapped[bool] = mapped_column(default=True)
-    # Part of the login cookie: raising it ends every session of this user (deactivation,
-    # password change).
+    # Recorded in every login session (see models.session): raising it ends every session of this
+    # user at once (deactivation, password reset).
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the address was confirmed through the link mailed at registration (None: not yet).
+    # Accounts made by the office, the CLI or the demo data count as confirmed at creation.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last login (not every request): with last_activity_at it decides when an account has been
+    # unused long enough for the retention rule (`flask accounts purge-inactive`).
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Last learning activity (any progress event); kept here so "inaktiv seit > 90 Tagen"
     # filters 100,000 learners without scanning the event log.
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
@@ -45,8 +51,17 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # used by flask-login
         return self.is_active_account
 
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+    # The raw token of the login session this object was loaded for (set by services.sessions,
+    # never stored): flask-login keeps it in the session and "angemeldet bleiben" cookies.
+    login_token = None
+
+    def get_id(self) -> str | None:
+        """The login session's token: logging out deletes its row, so old cookies stop working."""
+        return self.login_token
+
+    @property
+    def is_email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
 
     @property
     def role_label(self) -> str:

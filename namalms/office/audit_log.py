@@ -38,14 +38,23 @@ ACTION_LABELS = {
     "workshop_attendance_imported": "Teilnahmeliste importiert",
     "api_token_created": "API-Zugang angelegt",
     "api_token_revoked": "API-Zugang widerrufen",
+    "email_confirmed": "E-Mail-Adresse bestätigt",
+    "email_changed": "E-Mail-Adresse geändert",
+    "confirmation_resent": "Bestätigungslink erneut gesendet",
+    "password_changed": "Passwort geändert",
+    "password_reset": "Passwort über Link neu gesetzt",
+    "password_reset_sent": "Link zum Zurücksetzen des Passworts gesendet",
+    "page_published": "Seite veröffentlicht",
 }
 TARGET_LABELS = {"certificate": "Zertifikat", "user": "Konto", "module": "Modul", "course": "Kurs",
                  "workshop": "Workshop", "revision": "Revision", "api_token": "API-Zugang", "programme": "Programm",
-                 "regions": "Regionen"}
+                 "regions": "Regionen", "page": "Seite"}
 DATA_LABELS = {"category": "Kategorie", "replacement": "Ersetzt durch", "role": "Rolle", "email": "E-Mail",
                "password": "Passwort", "name": "Name", "district_id": "Kreis", "municipality": "Kommune",
-               "account_name_before": "Kontoname vorher"}
+               "account_name_before": "Kontoname vorher", "by": "durch", "rule": "Regel",
+               "certificates_kept_anonymous": "anonym erhaltene Zertifikate", "expires_on": "gültig bis"}
 DATA_VALUES = {"generated": "erzeugt und einmal angezeigt", "entered": "vom Programmbüro gesetzt",
+               "self": "die Person selbst", "retention": "Aufbewahrungsregel",
                **REVOCATION_CATEGORIES, **ROLES}
 
 

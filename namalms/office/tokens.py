@@ -1,12 +1,14 @@
 """Programme office (admin): API tokens for the office's own tooling (/office/tokens).
 
-A new token is shown exactly once: the POST stores it in the session for the next page view
-only (POST/redirect/GET), and that page pops it and is sent with `Cache-Control: no-store`.
+A new token is shown exactly once: in the page that answers the POST which created it, sent
+with `Cache-Control: no-store`. It is never put into the session cookie (signed, but readable by
+anyone who sees the cookie), a flash message or a URL. Reloading that page would POST again, and
+a second active token of the same name is refused, so no second token appears unnoticed.
 Revoking asks for confirmation on the same page (?revoke=ID), then POSTs.
 """
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -19,14 +21,12 @@ from namalms.web import role_required
 
 from namalms.office.blueprint import bp
 
-NEW_TOKEN_KEY = "office_new_api_token"
-
-
 class TokenForm(FlaskForm):
     name = StringField("Name des Zugangs", validators=[
         DataRequired("Bitte geben Sie dem API-Zugang einen Namen, z. B. das Werkzeug, das ihn nutzt."),
         Length(max=service.MAX_NAME, message=f"Der Name ist zu lang (höchstens {service.MAX_NAME} Zeichen)."),
     ])
+    expires_on = StringField("Gültig bis einschließlich", validators=[Length(max=20)], render_kw={"type": "date"})
 
 
 class RevokeForm(FlaskForm):
@@ -37,21 +37,24 @@ class RevokeForm(FlaskForm):
 @role_required("admin")
 def tokens():
     form = TokenForm()
+    if request.method == "GET":
+        form.expires_on.data = service.default_expiry().isoformat()
+    new = None
     if form.validate_on_submit():
         try:
-            token, raw = service.create_token(form.name.data, actor=current_user)
+            token, raw = service.create_token(form.name.data, expires_on=form.expires_on.data, actor=current_user)
         except ServiceError as error:
-            form.name.errors.append(error.message)
+            getattr(form, error.field or "name", form.name).errors.append(error.message)
         else:
-            session[NEW_TOKEN_KEY] = {"id": token.id, "token": raw}
+            new = {"id": token.id, "token": raw, "expires_at": token.expires_at}
             flash(f"Der API-Zugang „{token.name}“ ist angelegt.", "success")
-            return redirect(url_for("office.tokens"))
-    new = session.pop(NEW_TOKEN_KEY, None)
+            form = TokenForm(formdata=None)
+            form.expires_on.data = service.default_expiry().isoformat()
     # ?revoke=ID asks for confirmation first: a mis-click must not cut off a working tool.
     confirm = service.find_token(request.args.get("revoke", 0, type=int)) if "revoke" in request.args else None
     response = render_template("office/tokens.html", form=form, new=new, confirm=confirm,
                                tokens=service.list_tokens())
-    status = 422 if request.method == "POST" else 200
+    status = 422 if request.method == "POST" and new is None else 200
     return response, status, {"Cache-Control": "no-store"}
 
 

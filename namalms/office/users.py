@@ -8,7 +8,7 @@ from namalms.extensions import db
 from namalms.models import ROLES, User
 from namalms.pagination import requested_page
 from namalms.services import ServiceError
-from namalms.services import account_admin
+from namalms.services import account_admin, mail
 from namalms.unit_of_work import refuse
 from namalms.web import role_required
 
@@ -57,7 +57,7 @@ def user_detail(user_id: int):
     detail = account_admin.account_detail(user)
     return render_template("office/user.html", account=user, events=detail.events,
                            certificates=detail.valid_certificates, action_label=action_label,
-                           describe_data=describe_data)
+                           describe_data=describe_data, mails=mail.mail_of(user))
 
 
 def _after(user: User, changed: bool, done: str, unchanged: str):

@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from namalms.extensions import db
 from namalms.models import ROLES, District, User
+from namalms.models.base import utcnow
 from namalms.services import ServiceError
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -119,9 +120,13 @@ def register_learner(
 
 def create_user(
     *, email: str, name: str, role: str, password: str, district_id: str | None = None,
-    municipality: str = "", min_length: int = 10,
+    municipality: str = "", min_length: int = 10, email_confirmed: bool = True,
 ) -> User:
-    """Create an account of any role (CLI, programme office, demo data)."""
+    """Create an account of any role (CLI, programme office, demo data).
+
+    Whoever creates an account this way vouches for its address, so it counts as confirmed;
+    self-registration (:func:`register_learner`) starts unconfirmed.
+    """
     if role not in ROLES:
         raise ServiceError(f"Unbekannte Rolle „{role}“. Erlaubt: {', '.join(ROLES)}.", "role", english="unknown role")
     email = _check_new_account(email, name, password, min_length)
@@ -134,11 +139,16 @@ def create_user(
         password_hash=hash_password(password),
         district_id=district.id if district else None,
         region_id=district.region_id if district else None,
-        municipality=municipality.strip(),
+        municipality=municipality.strip(), email_confirmed_at=utcnow() if email_confirmed else None,
     )
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def check_password(user: User, password: str) -> bool:
+    """Whether ``password`` is the account's password (re-authentication for sensitive changes)."""
+    return check_password_hash(user.password_hash, password)
 
 
 def authenticate(email: str, password: str) -> User | None:

@@ -25,7 +25,7 @@ from namalms.models import (
 )
 from namalms.models.base import utcnow
 from namalms.services import ServiceError
-from namalms.services import content_sync
+from namalms.services import content_sync, notifications
 from namalms.services.audit import record_audit
 
 NUMBER_FORMAT = "NAMA-{year}-{serial:05d}"
@@ -187,6 +187,8 @@ def evaluate_and_issue(user: User, *, actor_label: str = "System") -> list[Certi
     Repeats while something was issued, so a certificate that credits another (e.g. the
     Sonderkurs certificate towards the Pro-Zertifikat) follows in the same request.
     Never revokes: a rule that no longer holds leaves an issued certificate alone.
+    Nothing is issued to an unconfirmed address (the standings are still recorded); confirming
+    it calls this again and issues everything earned by then.
     """
     if user.role != "learner":
         return []
@@ -200,7 +202,7 @@ def evaluate_and_issue(user: User, *, actor_label: str = "System") -> list[Certi
         current = standings(user, catalog=catalog, facts=facts)
         record_eligibility(user, current)
         for standing in current:
-            if standing.verdict.ok and standing.certificate is None:
+            if standing.verdict.ok and standing.certificate is None and user.is_email_confirmed:
                 certificate, created = issue_certificate(user, standing.definition, facts=facts,
                                                          catalog=catalog, actor_label=actor_label)
                 if created:
@@ -234,7 +236,7 @@ def eligibility_values(verdict: Verdict, now: datetime) -> dict:
 
 def would_issue(user: User) -> list[CertificateDefinition]:
     """The certificates `evaluate_and_issue` would issue now (for --dry-run)."""
-    if user.role != "learner":
+    if user.role != "learner" or not user.is_email_confirmed:
         return []
     return [s.definition for s in standings(user) if s.verdict.ok and s.certificate is None]
 
@@ -282,6 +284,7 @@ def issue_certificate(user: User, definition: CertificateDefinition, *, grounds:
     audit("certificate_issued" if grounds == "rule" else "certificate_granted", certificate=certificate,
           actor=actor, actor_label=actor_label, reason=reason)
     db.session.flush()
+    notifications.certificate_issued(certificate, user)
     return certificate, True
 
 
@@ -428,7 +431,14 @@ def stamp_for(certificate: Certificate):
 
 
 def document_for(certificate: Certificate) -> dict:
-    """The downloadable JSON: signed snapshot plus the current (unsigned) status."""
+    """The downloadable JSON: signed snapshot plus the current (unsigned) status.
+
+    The anonymous record left after the holder deleted their account is not signed again: the
+    signed original is the file the holder kept.
+    """
+    if certificate.is_holder_deleted:
+        return {"snapshot": certificate.snapshot, "status": status_of(certificate), "holder_deleted": True,
+                "note": "The holder deleted their account; their own signed certificate file proves the rest."}
     return signing.signed_document(certificate.snapshot, signing_key(), status=status_of(certificate))
 
 
@@ -466,6 +476,7 @@ def revoke_certificate(certificate: Certificate, *, category: str, reason: str, 
     audit("certificate_revoked", certificate=certificate, actor=actor, actor_label=actor_label, reason=reason,
           data={"category": category})
     db.session.flush()
+    notifications.certificate_revoked(certificate)
     return certificate
 
 
@@ -476,6 +487,7 @@ def reissue_certificate(certificate: Certificate, *, reason: str, actor: User | 
     if certificate.current_marker is not True:
         raise ServiceError(f"Das Zertifikat {certificate.number} wurde bereits ersetzt.",
                            english=f"cannot re-issue: {certificate.number} was already replaced")
+    _require_holder(certificate)
     user = db.session.get(User, certificate.user_id)
     definition = db.session.get(CertificateDefinition, certificate.definition_id)
     certificate.current_marker = None
@@ -489,12 +501,23 @@ def reissue_certificate(certificate: Certificate, *, reason: str, actor: User | 
     return replacement
 
 
+def _require_holder(certificate: Certificate) -> None:
+    if certificate.user_id is None:
+        raise ServiceError(f"Die Inhaberin bzw. der Inhaber von {certificate.number} hat das Konto gelöscht; das "
+                           "Zertifikat kann nur noch widerrufen werden.",
+                           english=f"the holder of {certificate.number} deleted their account; it can only be revoked")
+
+
 def grant_certificate(user: User, definition: CertificateDefinition, *, reason: str, actor: User | None = None,
                       actor_label: str = "") -> Certificate:
     """Issue a certificate by decision of the programme office (recorded as such, not on the PDF)."""
     reason = _require_reason(reason)
     if current_certificate(user.id, definition.id) is not None:
         raise ServiceError("Diese Person hat dieses Zertifikat bereits.")
+    if not user.is_email_confirmed:
+        raise ServiceError("Die E-Mail-Adresse dieser Person ist noch nicht bestätigt; an eine unbestätigte "
+                           "Adresse wird kein Zertifikat ausgestellt. Senden Sie den Bestätigungslink erneut.",
+                           english="the holder's e-mail address is not confirmed yet")
     certificate, _ = issue_certificate(user, definition, grounds="office_decision", actor=actor,
                                        actor_label=actor_label, reason=reason)
     return certificate
@@ -558,6 +581,7 @@ def correct_certificate_name(certificate: Certificate, *, new_name: str, reason:
     if certificate.status != "valid":
         raise ServiceError(f"Das Zertifikat {certificate.number} ist {certificate.status_label}; "
                            "nur gültige Zertifikate lassen sich berichtigen.")
+    _require_holder(certificate)
     printed = (certificate.snapshot or {}).get("holder", {}).get("name")
     if new_name == printed:
         raise ServiceError(f"Auf dem Zertifikat steht bereits „{new_name}“.", "new_name")

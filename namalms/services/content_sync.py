@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from namalms.content.loader import resolve_image_path
-from namalms.content.model import ContentTree, CourseSource, ModuleSource
+from namalms.content.model import ContentTree, CourseSource, ModuleSource, PageSource
 from namalms.content.render import render_markdown
 from namalms.extensions import db
 from namalms.models import Asset, CertificateDefinition, ContentRevision, Course, District, Module, Region, User
@@ -151,6 +151,20 @@ def publish_course(course: CourseSource, *, author: User | None = None, author_l
     return revision
 
 
+def publish_page(page: PageSource, *, author: User | None = None, author_label: str = "",
+                 message: str = "") -> ContentRevision | None:
+    """Make this page text the served version (Datenschutzerklärung, Impressum, …); None if unchanged."""
+    current = latest_revision("page", page.id)
+    if current is not None and current.source_hash == page.source_hash:
+        return None
+    rendered = render_markdown(page.body)
+    return add_revision(
+        "page", page.id, path=page.path, source=page.source, source_hash=page.source_hash, html=rendered.html,
+        toc=[{"level": e.level, "anchor": e.anchor, "title": e.title} for e in rendered.toc],
+        meta={"title": page.title, "stand": page.stand.isoformat()}, author=author, author_label=author_label,
+        message=message)
+
+
 def sync_regions(tree: ContentTree) -> None:
     for position, region in enumerate(tree.regions):
         row = db.session.get(Region, region.id) or Region(id=region.id)
@@ -196,6 +210,8 @@ def sync_tree(tree: ContentTree, *, author: User | None = None, author_label: st
         note("course", course.id, publish_course(course, author=author, author_label=author_label))
     for module in tree.modules.values():
         note("module", module.id, publish_module(module, tree.assets, author=author, author_label=author_label))
+    for page in tree.pages.values():
+        note("page", page.id, publish_page(page, author=author, author_label=author_label))
     # A module file that disappeared is retired, never deleted: progress keeps its meaning.
     for row in db.session.scalars(select(Module).where(Module.id.not_in(list(tree.modules)))):
         if not row.is_retired:

@@ -646,7 +646,7 @@ def certificate_list(*, page: int = 1, per_page: int = PAGE_SIZE, status: str = 
     rows = db.session.execute(
         select(Certificate.number, Certificate.user_id, User.name, Certificate.definition_id,
                CertificateDefinition.title, Certificate.issued_at, Certificate.status)
-        .join(User, User.id == Certificate.user_id)
+        .outerjoin(User, User.id == Certificate.user_id)  # None: the holder deleted their account
         .join(CertificateDefinition, CertificateDefinition.id == Certificate.definition_id)
         .where(*where).order_by(Certificate.id).limit(per_page).offset((page - 1) * per_page)).all()
     return Page([CertificateRow(*row) for row in rows], total, page, per_page)

@@ -28,6 +28,7 @@ from namalms.models import (
 from namalms.models.base import utcnow
 from namalms.pagination import Page, paginate
 from namalms.services import ServiceError
+from namalms.services import notifications
 from namalms.services import progress as progress_service
 from namalms.services.audit import record_audit
 from namalms.services.search import name_or_email_matches
@@ -184,6 +185,7 @@ def schedule_workshop(draft: WorkshopDraft, *, actor: User) -> Workshop:
     db.session.flush()
     record_audit("workshop_scheduled", actor=actor, target_type="workshop", target_id=str(workshop.id),
                  data=_audit_data(values))
+    notifications.workshop_event(workshop, "scheduled")
     return workshop
 
 
@@ -214,7 +216,10 @@ def update_workshop(workshop: Workshop, draft: WorkshopDraft, *, actor: User) ->
                  data={"before": _audit_data(before), "after": _audit_data(changed)})
     db.session.flush()
     labels = {"course_id": "target", "module_id": "target"}
-    return sorted({FIELD_LABELS[labels.get(k, k)] for k in changed})
+    changed_labels = sorted({FIELD_LABELS[labels.get(k, k)] for k in changed})
+    if changed.keys() - {"description", "capacity"}:  # what a calendar entry shows changed
+        notifications.workshop_event(workshop, "changed", changed=changed_labels)
+    return changed_labels
 
 
 def cancel_workshop(workshop: Workshop, *, actor: User, reason: str = "") -> Workshop:
@@ -232,6 +237,7 @@ def cancel_workshop(workshop: Workshop, *, actor: User, reason: str = "") -> Wor
                  target_id=str(workshop.id), data={"title": workshop.title,
                                                    "starts_at": workshop.starts_at.isoformat()})
     db.session.flush()
+    notifications.workshop_event(workshop, "cancelled", reason=reason)
     return workshop
 
 

@@ -68,7 +68,7 @@ def fill_registration(page: Page, *, name: str = "Lena Lernwillig", email: str |
         assert district in options, f"no option „{district}“ in the district list, which reads: {options[:3]}"
         select.select_option(label=district)
     page.get_by_label("Kommune bzw. Institution").fill(municipality)
-    page.get_by_label(re.compile("Datenschutzhinweise")).set_checked(privacy)
+    page.get_by_label(re.compile("Datenschutz(hinweise|erklärung) gelesen")).set_checked(privacy)
 
 
 def log_in(page: Page, email: str, password: str = PASSWORD) -> None:

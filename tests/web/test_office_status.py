@@ -436,12 +436,15 @@ def test_the_page_links_to_the_export_with_the_same_filters(client, admin, cohor
 # --- API tokens: web ------------------------------------------------------------------------------------
 
 def test_a_new_token_is_shown_once_and_only_its_hash_is_stored(client, admin):
-    response = client.post("/office/tokens", data={"name": "Monatsbericht"})
-    assert response.status_code == 302
-    page = client.get("/office/tokens")
+    # Issue 12: the token is shown in the answer to the POST itself, never parked in the session cookie.
+    page = client.post("/office/tokens", data={"name": "Monatsbericht"})
+    assert page.status_code == 200
     assert page.headers["Cache-Control"] == "no-store"
     raw = re.search(r'id="new-token" class="token-value" value="(nama_[A-Za-z0-9_-]+)"', page.get_data(as_text=True))
     assert raw, "the token is on the page after creating it"
+    assert all(raw.group(1) not in cookie for cookie in page.headers.getlist("Set-Cookie"))
+    with client.session_transaction() as session:
+        assert raw.group(1) not in repr(dict(session))
     token = db.session.scalar(select(ApiToken))
     assert token.name == "Monatsbericht" and token.created_by_id == admin.id
     assert token.token_hash == hashlib.sha256(raw.group(1).encode()).hexdigest()

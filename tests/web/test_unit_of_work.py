@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 import pytest
 from flask import Blueprint, abort, redirect
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from namalms import create_app
 from namalms.extensions import db

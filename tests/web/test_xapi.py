@@ -14,9 +14,7 @@ from namalms.demo import seed_demo
 from namalms.extensions import db
 from namalms.formats import xapi as xapi_format
 from namalms.models import Certificate, ProgressEvent, XapiOutbox
-from namalms.services import progress
 from namalms.services import tokens as token_service
-from namalms.services import xapi as service
 from tests.web.test_certificates import course_modules, work_through
 from tests.xapi_rules import EMAIL, statement_problems
 

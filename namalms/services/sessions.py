@@ -1,0 +1,107 @@
+"""Login sessions kept on the server, so that logging out really ends a login.
+
+Decision (issue 12): one row per login (:class:`LoginSession`) instead of the former cookie value
+``user id : session_version``. The browser keeps a random token – in the signed session cookie
+and, with "angemeldet bleiben", in the remember cookie – and the database only its SHA-256.
+Logging out deletes that one row: the old session cookie and the old remember cookie are
+worthless from then on, while the same person's other devices stay logged in (raising
+``session_version`` on logout would have logged them out everywhere). Ending *every* login –
+deactivation, password reset – still raises ``User.session_version`` (each row carries the
+version it was made with) and deletes the rows; a password change keeps only the current one.
+
+A row expires on the server too: after ``REMEMBER_COOKIE_DURATION`` with "angemeldet bleiben",
+otherwise after ``SESSION_MAX_HOURS`` whatever the cookie says. Checking a login only reads; nothing
+is written per request.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from namalms.extensions import db
+from namalms.models import LoginSession, User
+from namalms.models.base import utcnow
+
+TOKEN_BYTES = 32
+MAX_TOKEN_LENGTH = 100
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def lifetime(remember: bool) -> timedelta:
+    """How long a login lives on the server at most."""
+    config = current_app.config
+    if remember:
+        return config.get("REMEMBER_COOKIE_DURATION") or timedelta(days=30)
+    return timedelta(hours=config.get("SESSION_MAX_HOURS", 24))
+
+
+def start(user: User, *, remember: bool, now: datetime | None = None) -> str:
+    """Record a new login of ``user`` and return its token (put on ``user.login_token`` as well)."""
+    now = now or utcnow()
+    # Expired logins of this user are cleaned up here, where it costs nothing extra.
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.expires_at <= now))
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    db.session.add(LoginSession(user_id=user.id, token_hash=_hash(token), session_version=user.session_version,
+                                is_remembered=remember, created_at=now, expires_at=now + lifetime(remember)))
+    user.last_login_at = now
+    db.session.flush()
+    user.login_token = token
+    return token
+
+
+def user_for(token: str | None, *, now: datetime | None = None) -> User | None:
+    """The active user this login token belongs to, or None (logged out, expired, ended, unknown)."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    found = db.session.execute(select(LoginSession.expires_at, LoginSession.session_version, User)
+                               .join(User, User.id == LoginSession.user_id)
+                               .where(LoginSession.token_hash == _hash(token))).first()
+    if found is None:
+        return None
+    expires_at, version, user = found
+    if expires_at <= (now or utcnow()) or not user.is_active_account or user.session_version != version:
+        return None
+    user.login_token = token
+    return user
+
+
+def end(token: str | None) -> None:
+    """Log this one login out (logout button). Unknown tokens are fine: nothing to end."""
+    if token and len(token) <= MAX_TOKEN_LENGTH:
+        db.session.execute(delete(LoginSession).where(LoginSession.token_hash == _hash(token)))
+        db.session.flush()
+
+
+def end_all(user: User, *, keep: str | None = None) -> None:
+    """End every login of ``user`` – all devices – except the one with token ``keep``."""
+    user.session_version = (user.session_version or 1) + 1
+    query = delete(LoginSession).where(LoginSession.user_id == user.id)
+    if keep:
+        query = query.where(LoginSession.token_hash != _hash(keep))
+        db.session.execute(query)
+        db.session.execute(LoginSession.__table__.update().where(LoginSession.token_hash == _hash(keep))
+                           .values(session_version=user.session_version))
+    else:
+        db.session.execute(query)
+    db.session.flush()
+
+
+def count_for(user: User, *, now: datetime | None = None) -> int:
+    """How many logins of ``user`` are open now (for the profile page)."""
+    now = now or utcnow()
+    return len(db.session.scalars(select(LoginSession.id).where(
+        LoginSession.user_id == user.id, LoginSession.expires_at > now,
+        LoginSession.session_version == user.session_version)).all())
+
+
+def purge_expired(*, now: datetime | None = None) -> int:
+    """Delete logins that have expired (run by the retention command); returns how many."""
+    result = db.session.execute(delete(LoginSession).where(LoginSession.expires_at <= (now or utcnow())))
+    return result.rowcount or 0
