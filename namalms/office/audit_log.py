@@ -38,6 +38,8 @@ ACTION_LABELS = {
     "workshop_attendance_imported": "Teilnahmeliste importiert",
     "api_token_created": "API-Zugang angelegt",
     "api_token_revoked": "API-Zugang widerrufen",
+    "trainer_assigned": "Kurs zugeordnet",
+    "trainer_unassigned": "Kurszuordnung aufgehoben",
 }
 TARGET_LABELS = {"certificate": "Zertifikat", "user": "Konto", "module": "Modul", "course": "Kurs",
                  "workshop": "Workshop", "revision": "Revision", "api_token": "API-Zugang", "programme": "Programm",
