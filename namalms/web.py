@@ -1,10 +1,12 @@
 """Request-level helpers shared by all blueprints: role guards, template globals, headers."""
 from __future__ import annotations
 
+import re
 from functools import wraps
 
 from flask import Flask, abort
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from werkzeug.routing import BaseConverter, ValidationError
 
 from namalms import formatting
@@ -57,8 +59,26 @@ class IdConverter(BaseConverter):
         return str(int(value))
 
 
+_PLAIN_TABLE_WRAP = re.compile(r'<div class="table-wrap">')
+
+
+def scrollable_tables(rendered_html: str) -> Markup:
+    """A module's stored HTML with each table's scroll box reachable by keyboard.
+
+    The renderer wraps every Markdown table in ``<div class="table-wrap">`` so wide tables scroll
+    on phones; a box that scrolls must take the keyboard focus and have a name (WCAG 2.1.1,
+    axe ``scrollable-region-focusable``). Done here, at display time, so revisions published
+    before this rule get it too without being published again.
+    """
+    counter = iter(range(1, 10_000))
+    return Markup(_PLAIN_TABLE_WRAP.sub(
+        lambda _: f'<div class="table-wrap" tabindex="0" role="region" aria-label="Tabelle {next(counter)}">',
+        str(rendered_html)))
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
+    app.jinja_env.filters["scrollable_tables"] = scrollable_tables
     app.jinja_env.filters["date"] = formatting.format_date
     app.jinja_env.filters["datetime"] = formatting.format_datetime
     app.jinja_env.filters["minutes"] = lambda minutes: formatting.format_duration(minutes or None)
