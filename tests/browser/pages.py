@@ -63,18 +63,25 @@ class PageState:
         return self.name
 
 
-def goto(path: str) -> Callable:
-    def reach(page, facts: DemoFacts):
-        return page.goto(facts.url + path)
+@dataclass(frozen=True)
+class Goto:
+    """Reach a page by its address (also read by the HTML check, which fetches it without a browser)."""
 
-    return reach
+    build: Callable[[DemoFacts], str]
+
+    def path(self, facts: DemoFacts) -> str:
+        return self.build(facts)
+
+    def __call__(self, page, facts: DemoFacts):
+        return page.goto(facts.url + self.build(facts))
 
 
-def goto_with(build: Callable[[DemoFacts], str]) -> Callable:
-    def reach(page, facts: DemoFacts):
-        return page.goto(facts.url + build(facts))
+def goto(path: str) -> Goto:
+    return Goto(lambda facts: path)
 
-    return reach
+
+def goto_with(build: Callable[[DemoFacts], str]) -> Goto:
+    return Goto(build)
 
 
 def submit(path: str, fill: dict[str, str], button: str) -> Callable:

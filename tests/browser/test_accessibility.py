@@ -10,25 +10,21 @@ Content-Security-Policy does not apply to – the page itself keeps its strict C
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.pages import AXE_TAGS, STATES, PageState, demo_server, reach
-from tests.conftest import PROJECT_ROOT
+from tests.checkers import AXE, missing_checker
 
 pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e .[test])")
 
-NODE_MODULES = Path(os.environ.get("NAMALMS_NODE_MODULES", PROJECT_ROOT / ".venv" / "node" / "node_modules"))
-AXE = NODE_MODULES / "axe-core" / "axe.min.js"
 WIDTHS = {"1280": {"width": 1280, "height": 800}, "320": {"width": 320, "height": 640}}
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"accessibility tests need Chromium at {CHROMIUM}"),
-    pytest.mark.skipif(not AXE.exists(), reason=f"accessibility tests need axe-core at {AXE} (make installs it)"),
+    *missing_checker(None if AXE.exists() else f"accessibility tests need axe-core at {AXE}"),
 ]
 
 # What sticks out to the right at 320 px, so a failure names the culprit.
