@@ -1,8 +1,11 @@
 """Programme office (admin): the audit log – who did what, when, to whom and why. Read-only."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from flask import render_template, request
 
+from namalms.formatting import format_datetime
 from namalms.models import REVOCATION_CATEGORIES, ROLES, AuditEvent
 from namalms.pagination import requested_page
 from namalms.services.audit import AuditFilters, audit_page
@@ -44,15 +47,33 @@ ACTION_LABELS = {
 TARGET_LABELS = {"certificate": "Zertifikat", "user": "Konto", "module": "Modul", "course": "Kurs",
                  "workshop": "Workshop", "revision": "Revision", "api_token": "API-Zugang", "programme": "Programm",
                  "regions": "Regionen"}
-DATA_LABELS = {"category": "Kategorie", "replacement": "Ersetzt durch", "role": "Rolle", "email": "E-Mail",
-               "password": "Passwort", "name": "Name", "district_id": "Kreis", "municipality": "Kommune",
-               "account_name_before": "Kontoname vorher"}
+# The recorded details in German, by key. A key missing here is shown with a generic German
+# label rather than as a raw key; technical keys (hashes, internal ids) are not shown at all –
+# the office reads the log, the raw values stay in the database for an audit.
+DATA_LABELS = {
+    "category": "Kategorie", "replacement": "Ersetzt durch", "role": "Rolle", "email": "E-Mail",
+    "password": "Passwort", "name": "Name", "district_id": "Kreis", "municipality": "Kommune",
+    "account_name_before": "Kontoname vorher", "course": "Kurs", "module": "Modul", "module_id": "Modul",
+    "revision": "Revision", "restored_revision": "Wiederhergestellt aus Revision", "path": "Datei",
+    "direction": "Richtung", "positions": "Neue Positionen", "learners_with_progress": "Teilnehmende mit Fortschritt",
+    "completed": "davon abgeschlossen", "title": "Titel", "starts_at": "Beginn", "ends_at": "Ende",
+    "description": "Beschreibung", "format": "Format", "location": "Ort/Link", "capacity": "Plätze",
+    "target": "Modul/Kurs", "course_id": "Kurs", "source": "Erfasst über", "module_completed": "Modul damit abgeschlossen",
+    "filename": "Datei", "rows": "Zeilen", "recorded": "eingetragen", "already": "bereits eingetragen",
+    "unmatched": "nicht zugeordnet", "duplicates": "doppelt", "file": "Datei", "revisions": "Neue Revisionen",
+    "removed": "Entfernte Dateien", "retired": "Zurückgezogene Module", "bytes": "Größe (Bytes)",
+    "width": "Breite (px)", "height": "Höhe (px)", "before": "vorher", "after": "nachher",
+}
+HIDDEN_DATA = {"source_hash", "sha256", "base_revision_id", "prefix", "workshop_id", "recorded_by"}
 DATA_VALUES = {"generated": "erzeugt und einmal angezeigt", "entered": "vom Programmbüro gesetzt",
-               **REVOCATION_CATEGORIES, **ROLES}
+               "up": "nach oben", "down": "nach unten", "checklist": "Checkliste", "csv": "CSV-Import",
+               "cli": "Kommandozeile", "demo": "Demo-Daten", "manual": "von Hand", "online": "Online",
+               "praesenz": "In Präsenz", **REVOCATION_CATEGORIES, **ROLES}
 
 
 def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action, action)
+    """The German name of a recorded action; an unknown one is shown readable, never as a raw key."""
+    return ACTION_LABELS.get(action, action.replace("_", " ").capitalize())
 
 
 def target_label(event: AuditEvent) -> str:
@@ -62,9 +83,37 @@ def target_label(event: AuditEvent) -> str:
 
 
 def _value(value) -> str:
-    if value is None or value == "":
+    """One recorded value in German: ja/nein, German dates, lists joined, known keys translated."""
+    if value is None or value == "" or value == [] or value == {}:
         return "–"
-    return DATA_VALUES.get(value, str(value)) if isinstance(value, str) else str(value)
+    if isinstance(value, bool):
+        return "ja" if value else "nein"
+    if isinstance(value, (int, float)):
+        return f"{value:n}" if isinstance(value, float) else str(value)
+    if isinstance(value, list):
+        return ", ".join(_value(item) for item in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{_label(k)}: {_value(v)}" for k, v in value.items() if k not in HIDDEN_DATA)
+    text = str(value)
+    moment = _instant(text)
+    if moment is not None:
+        return format_datetime(moment)
+    return DATA_VALUES.get(text, text)
+
+
+def _label(key: str) -> str:
+    return DATA_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+def _instant(text: str):
+    """A recorded ISO timestamp (2026-04-14T08:00:00+00:00) as a datetime, else None."""
+    if len(text) < 19 or text[4] != "-" or text[10] != "T":
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def describe_data(data: dict | None) -> list[str]:
@@ -73,17 +122,19 @@ def describe_data(data: dict | None) -> list[str]:
         return []
     if set(data) == {"from", "to"}:
         return [f"{_value(data['from'])} → {_value(data['to'])}"]
+    if set(data) == {"before", "after"} and isinstance(data["before"], dict) and isinstance(data["after"], dict):
+        return [f"{_label(key)}: {_value(data['before'].get(key))} → {_value(value)}"
+                for key, value in data["after"].items() if key not in HIDDEN_DATA]
     lines = []
     for key, value in data.items():
-        label = DATA_LABELS.get(key, key)
+        if key in HIDDEN_DATA:
+            continue
         if isinstance(value, dict) and set(value) == {"from", "to"}:
-            lines.append(f"{label}: {_value(value['from'])} → {_value(value['to'])}")
+            lines.append(f"{_label(key)}: {_value(value['from'])} → {_value(value['to'])}")
         elif key in ("from", "to"):
             lines.append(f"{'vorher' if key == 'from' else 'nachher'}: {_value(value)}")
-        elif isinstance(value, (dict, list)):
-            lines.append(f"{label}: {value}")
         else:
-            lines.append(f"{label}: {_value(value)}")
+            lines.append(f"{_label(key)}: {_value(value)}")
     return lines
 
 

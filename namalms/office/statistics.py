@@ -140,6 +140,6 @@ def statistics_csv(chart_id: str):
             if chart is None:
                 break
             stamp = utcnow().strftime("%Y-%m-%d")
-            return Response(csv_chunks(chart.table.columns, chart.table.rows), mimetype="text/csv; charset=utf-8",
+            return Response(csv_chunks(chart.table.columns, chart.table.rows), content_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="namalms-{chart_id}-{stamp}.csv"'})
     abort(404)
