@@ -43,7 +43,7 @@ OVERFLOW_JS = """(width) => {
 
 # What axe-core leaves to best practice but this app promises: headings without jumps, every
 # aria-describedby pointing at something, the header on one line at desktop width.
-OWN_CHECKS_JS = """() => {
+OWN_CHECKS_JS = r"""() => {
   const problems = [];
   let last = 0;
   for (const h of document.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
