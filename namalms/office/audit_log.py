@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import partial
 
 from flask import render_template, request
 
 from namalms.formatting import format_datetime
 from namalms.models import REVOCATION_CATEGORIES, ROLES, AuditEvent
 from namalms.pagination import requested_page
-from namalms.services.audit import AuditFilters, audit_page
+from namalms.services.audit import AuditFilters, audit_page, content_names
 from namalms.web import role_required
 
 from namalms.office.blueprint import bp
@@ -82,7 +83,10 @@ def target_label(event: AuditEvent) -> str:
     return f"{TARGET_LABELS.get(event.target_type, event.target_type)} {event.target_id}".strip()
 
 
-def _value(value) -> str:
+NAMED_KEYS = {"course", "course_id", "module", "module_id"}  # values that are ids of courses or modules
+
+
+def _value(value, names: dict[str, str] | None = None) -> str:
     """One recorded value in German: ja/nein, German dates, lists joined, known keys translated."""
     if value is None or value == "" or value == [] or value == {}:
         return "–"
@@ -98,7 +102,7 @@ def _value(value) -> str:
     moment = _instant(text)
     if moment is not None:
         return format_datetime(moment)
-    return DATA_VALUES.get(text, text)
+    return DATA_VALUES.get(text, (names or {}).get(text, text))
 
 
 def _label(key: str) -> str:
@@ -116,8 +120,10 @@ def _instant(text: str):
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def describe_data(data: dict | None) -> list[str]:
-    """The event's details as short German lines: "Rolle: Teilnehmer*in → Trainer*in"."""
+def describe_data(data: dict | None, names: dict[str, str] | None = None) -> list[str]:
+    """The event's details as short German lines: "Rolle: Teilnehmer*in → Trainer*in".
+
+    ``names`` turns course and module ids into their titles (see ``audit.content_names``)."""
     if not data:
         return []
     if set(data) == {"from", "to"}:
@@ -134,7 +140,7 @@ def describe_data(data: dict | None) -> list[str]:
         elif key in ("from", "to"):
             lines.append(f"{'vorher' if key == 'from' else 'nachher'}: {_value(value)}")
         else:
-            lines.append(f"{_label(key)}: {_value(value)}")
+            lines.append(f"{_label(key)}: {_value(value, names if key in NAMED_KEYS else None)}")
     return lines
 
 
@@ -150,5 +156,5 @@ def audit():
     page_args = filters.query_args()
     return render_template(
         "office/audit.html", result=result, filters=filters, actions=actions, action_label=action_label,
-        target_types=TARGET_LABELS, describe_data=describe_data, page_args=page_args,
+        target_types=TARGET_LABELS, describe_data=partial(describe_data, names=content_names()), page_args=page_args,
         without_subject={k: v for k, v in page_args.items() if k != "subject"}), 400 if result.errors else 200

@@ -12,7 +12,10 @@ from namalms.services import account_admin, trainer_courses
 from namalms.unit_of_work import refuse
 from namalms.web import role_required
 
+from functools import partial
+
 from namalms.office.audit_log import action_label, describe_data
+from namalms.services.audit import content_names
 from namalms.office.blueprint import bp
 def _list_context(**extra) -> dict:
     filters = account_admin.AccountFilters.from_args(request.args)
@@ -59,7 +62,8 @@ def user_detail(user_id: int):
     assigned = {c.id for c in trainer_courses.assigned_courses(user)} if user.role == "trainer" else set()
     return render_template("office/user.html", account=user, events=detail.events,
                            certificates=detail.valid_certificates, action_label=action_label,
-                           describe_data=describe_data, courses=courses, assigned=assigned)
+                           describe_data=partial(describe_data, names=content_names()), courses=courses,
+                           assigned=assigned)
 
 
 def _after(user: User, changed: bool, done: str, unchanged: str):

@@ -128,3 +128,12 @@ def test_recorded_details_read_as_german(app):
         "Richtung: nach oben", "Neue Positionen: A: 1; B: 2"]
     assert action_label("something_new") == "Something new"
     assert action_label("trainer_assigned") == "Kurs zugeordnet"
+
+
+def test_courses_and_modules_are_named_by_their_titles(app):
+    from namalms.office.audit_log import describe_data
+    from namalms.services.audit import content_names
+
+    lines = describe_data({"course": "grundlagenkurs", "module_id": "gk-agenda-2030"}, names=content_names())
+    assert lines[0] == "Kurs: Grundlagenkurs"
+    assert lines[1].startswith("Modul: „") and "gk-agenda-2030" not in lines[1]
