@@ -6,10 +6,14 @@ FLASK := $(VENV)/bin/flask --app namalms
 PORT ?= 5000
 HOST ?= 127.0.0.1
 CONSTRAINTS := .ci/constraints.txt
+# Test tools from the npm registry, installed into .venv/node/ (never loaded from a CDN):
+# axe-core for the accessibility suite, vnu-jar (the W3C HTML checker, runs on Java 17+).
+NODE_DIR := $(VENV)/node
+NODE_PACKAGES := axe-core@4.14.1 vnu-jar@26.9.27
 # Printed into certificates (QR code, verification link); set it to the public address in production.
 export NAMALMS_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test test-fast check bench constraints clean-venv
+.PHONY: run test test-fast check bench constraints clean-venv screenshots node-tools
 
 # Installs the versions in .ci/constraints.txt; pip's own chatter goes to .venv/install.log
 # and is shown only when the installation fails.
@@ -20,6 +24,16 @@ $(VENV)/.installed: setup.cfg $(CONSTRAINTS)
 	@$(PY) -m pip install -c $(CONSTRAINTS) -e '.[test]' >> $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 	@touch $@
 
+# --ignore-scripts: vnu-jar's install script would download a Java runtime; the machine's Java is used.
+$(NODE_DIR)/.installed: Makefile
+	@command -v npm >/dev/null || { echo "Hinweis: npm fehlt (Debian-Paket npm) – ohne axe-core und vnu-jar überspringen die Tests die Barrierefreiheits- und HTML-Prüfung"; exit 0; }
+	@mkdir -p $(NODE_DIR)
+	@echo "Installiere $(NODE_PACKAGES) in $(NODE_DIR)/ …"
+	@npm install --prefix $(NODE_DIR) --no-save --ignore-scripts --no-audit --no-fund $(NODE_PACKAGES) > $(NODE_DIR)/install.log 2>&1 || { cat $(NODE_DIR)/install.log; exit 1; }
+	@touch $@
+
+node-tools: $(NODE_DIR)/.installed
+
 run: $(VENV)/.installed
 	@$(PY) -c "from namalms.config import ensure_secret_key_file; ensure_secret_key_file('instance')"
 	@echo "Datenbank in instance/ auf den neuesten Stand bringen …"
@@ -29,8 +43,12 @@ run: $(VENV)/.installed
 	@echo "namalms läuft auf http://$(HOST):$(PORT) – beenden mit Strg+C"
 	@$(VENV)/bin/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(NODE_DIR)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# PNGs of the main pages of each role at 1280 and 390 px in screenshots/ (demo data, headless Chromium).
+screenshots: $(VENV)/.installed
+	$(PY) -m tests.browser.screenshots screenshots
 
 # For development: unit and web tests on SQLite only, no browser (about a minute).
 test-fast: $(VENV)/.installed

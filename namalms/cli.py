@@ -110,19 +110,22 @@ def demo_command() -> None:
     """Create demo accounts and demo progress (idempotent) and print the logins (in German, for
     the person who just ran `make run`)."""
     from namalms.demo import DEMO_PASSWORD, describe_demo_learners, seed_demo
+    from namalms.services import accounts, trainer_courses
 
     logins = seed_demo()
     click.echo("")
     click.echo(f"Demo-Zugänge (Passwort für alle: {DEMO_PASSWORD}):")
     for role, email, _ in logins:
-        click.echo(f"  {ROLE_NAMES.get(role, role):<22} {email}")
+        courses = trainer_courses.assigned_courses(accounts.find_user_by_email(email)) if role == "trainer" else []
+        betreut = f"  betreut: {', '.join(c.short_title or c.title for c in courses)}" if courses else ""
+        click.echo(f"  {ROLE_NAMES.get(role, role):<22} {email}{betreut}")
     click.echo("Teilnehmende mit Zertifikaten in jedem Zustand:")
     for email, state in describe_demo_learners():
         click.echo(f"  {email:<34} {state}")
     click.echo("")
 
 
-ROLE_NAMES = {"learner": "Teilnehmerin", "trainer": "Trainer", "admin": "Programmbüro"}
+ROLE_NAMES = {"learner": "Teilnehmerin", "trainer": "Trainer*in", "admin": "Programmbüro"}
 
 
 @click.group("certificates", help="Evaluate, list, revoke, re-issue and verify certificates.")

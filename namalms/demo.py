@@ -1,6 +1,10 @@
 """Demo data for `flask --app namalms demo`: accounts and realistic partial progress.
 
 Idempotent: accounts that exist are left alone, so running it on every `make run` is safe.
+The course run is replayed on its own clock (`replayed_clock`): each account is registered
+before its first activity, and a certificate is dated the day its last condition was met.
+The demo trainer looks after the Grundlagenkurs and the Sonderkurs; a second trainer the
+regular course, so the office's course assignment can be tried right away.
 """
 from __future__ import annotations
 
@@ -11,16 +15,22 @@ from sqlalchemy import select
 
 from namalms.extensions import db
 from namalms.models import Course, Module, User
-from namalms.models.base import utcnow
-from namalms.services import accounts, certificates, mail, progress
+from namalms.models.base import replayed_clock, utcnow
+from namalms.services import accounts, certificates, mail, progress, trainer_courses
 
 DEMO_PASSWORD = "NaMa-Demo-2026!"
 
 STAFF = [
     ("learner", "teilnehmerin@demo.nama.nrw", "Lea Lernwillig", "kreis-dueren", "Gemeinde Merzenich"),
     ("trainer", "trainer@demo.nama.nrw", "Tobias Trainer", None, "LAG 21 NRW"),
+    ("trainer", "trainerin.lehrgang@demo.nama.nrw", "Rita Reinhardt", None, "LAG 21 NRW"),
     ("admin", "programmbuero@demo.nama.nrw", "Paula Programmbüro", None, "LAG 21 NRW"),
 ]
+# The courses each demo trainer looks after (set once, when the trainer has none yet).
+TRAINER_COURSES = {
+    "trainer@demo.nama.nrw": ["grundlagenkurs", "sonderkurs-strukturwandel"],
+    "trainerin.lehrgang@demo.nama.nrw": ["regulaerer-lehrgang"],
+}
 
 # (name, district, municipality, [(course, how many modules completed), …])
 LEARNERS = [
@@ -95,15 +105,23 @@ def _ensure_user(role, email, name, district, municipality) -> tuple[User, bool]
 
 
 def complete_module(user: User, module: Module, at) -> None:
-    """Work through a module as a diligent learner would: open, read, pass the quiz, attend."""
-    progress.record_visit(user, module, at=at)
-    progress.mark_done(user, module, at=at + timedelta(minutes=module.minutes or 30))
+    """Work through a module as a diligent learner would: open, read, pass the quiz, attend.
+
+    Each step happens at its own time, so what it triggers (a certificate, an audit entry)
+    carries that time too (never later than now)."""
+    done_at = at + timedelta(minutes=module.minutes or 30)
+    with replayed_clock(at):
+        progress.record_visit(user, module, at=at)
+    with replayed_clock(done_at):
+        progress.mark_done(user, module, at=done_at)
     quiz = progress.quiz_of(module)
     if quiz is not None:
         answers = {q.id: {i for i, o in enumerate(q.options) if o.is_correct} for q in quiz.questions}
-        progress.submit_quiz(user, module, answers, at=at + timedelta(minutes=(module.minutes or 30) + 10))
+        with replayed_clock(done_at + timedelta(minutes=10)):
+            progress.submit_quiz(user, module, answers, at=done_at + timedelta(minutes=10))
     if module.has_workshop:
-        progress.record_workshop_attendance(user, module, at=at + timedelta(days=7), source="demo")
+        with replayed_clock(at + timedelta(days=7)):
+            progress.record_workshop_attendance(user, module, at=at + timedelta(days=7), source="demo")
 
 
 def seed_demo(seed: int = 2026) -> list[tuple[str, str, str]]:
@@ -118,22 +136,29 @@ def seed_demo(seed: int = 2026) -> list[tuple[str, str, str]]:
 def _seed(seed: int) -> list[tuple[str, str, str]]:
     rng = random.Random(seed)
     logins = []
-    for role, email, name, district, municipality in STAFF:
-        _ensure_user(role, email, name, district, municipality)
-        logins.append((role, email, DEMO_PASSWORD))
-    courses = {c.id: c for c in db.session.scalars(select(Course))}
     start = utcnow() - timedelta(days=300)
+    courses = {c.id: c for c in db.session.scalars(select(Course))}
+    with replayed_clock(start - timedelta(days=30)):  # staff accounts exist before the course run
+        for role, email, name, district, municipality in STAFF:
+            user, _ = _ensure_user(role, email, name, district, municipality)
+            logins.append((role, email, DEMO_PASSWORD))
+            if role == "trainer" and not trainer_courses.assigned_courses(user):
+                for course_id in TRAINER_COURSES.get(email, []):
+                    if course_id in courses:
+                        trainer_courses.assign(user, courses[course_id], actor_label="Demo-Daten")
     for name, district, municipality, plan in LEARNERS:
-        user, created = _ensure_user("learner", _email_for(name), name, district, municipality)
+        at = start + timedelta(days=rng.randint(0, 40))
+        with replayed_clock(at - timedelta(days=rng.randint(1, 5))):  # registered a few days before starting
+            user, created = _ensure_user("learner", _email_for(name), name, district, municipality)
         if not created:
             continue
-        at = start + timedelta(days=rng.randint(0, 40))
         for course_id, done in plan:
             course_id, _, part = course_id.partition("+")
             course = courses.get(course_id)
             if course is None:
                 continue
-            progress.enrol(user, course, at=at)
+            with replayed_clock(at):
+                progress.enrol(user, course, at=at)
             modules = [m for m in course.modules if not m.is_retired]
             if part == "sector":
                 modules = modules[1:]  # the base module is credited by the Sonderkurs certificate
@@ -142,11 +167,13 @@ def _seed(seed: int) -> list[tuple[str, str, str]]:
                 complete_module(user, module, at)
                 at += timedelta(days=rng.randint(3, 9))
             if 0 < done < len(modules):
-                progress.record_visit(user, modules[done], at=at)  # started the next one
+                with replayed_clock(at):
+                    progress.record_visit(user, modules[done], at=at)  # started the next one
         if name in REVOKED:
             category, reason = REVOKED[name]
-            for certificate in certificates.standings_certificates(user):
-                certificates.revoke_certificate(certificate, category=category, reason=reason,
-                                                actor_label="Demo-Daten")
+            with replayed_clock(at + timedelta(days=12)):
+                for certificate in certificates.standings_certificates(user):
+                    certificates.revoke_certificate(certificate, category=category, reason=reason,
+                                                    actor_label="Demo-Daten")
     db.session.flush()
     return logins

@@ -1,13 +1,16 @@
 """Request-level helpers shared by all blueprints: role guards, template globals, headers."""
 from __future__ import annotations
 
+import re
 from functools import wraps
 
 from flask import Flask, abort, current_app, request, session
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from werkzeug.routing import BaseConverter, ValidationError
 
 from namalms import formatting
+from namalms.domain.sdgs import SDG_SHORT_NAMES
 from namalms.models import ROLES
 from namalms.models.base import utcnow
 
@@ -63,8 +66,58 @@ def is_personal() -> bool:
         "REMEMBER_COOKIE_NAME", "remember_token")))
 
 
+_PLAIN_TABLE_WRAP = re.compile(r'<div class="table-wrap">')
+
+
+def scrollable_tables(rendered_html: str) -> Markup:
+    """A module's stored HTML with each table's scroll box reachable by keyboard.
+
+    The renderer wraps every Markdown table in ``<div class="table-wrap">`` so wide tables scroll
+    on phones; a box that scrolls must take the keyboard focus and have a name (WCAG 2.1.1,
+    axe ``scrollable-region-focusable``). Done here, at display time, so revisions published
+    before this rule get it too without being published again.
+    """
+    counter = iter(range(1, 10_000))
+    return Markup(_PLAIN_TABLE_WRAP.sub(
+        lambda _: f'<div class="table-wrap" tabindex="0" role="region" aria-label="Tabelle {next(counter)}">',
+        str(rendered_html)))
+
+
+_SECTION_HEADING = re.compile(r'<h2 id="([^"]+)">')
+
+
+def unit_navigation(rendered_html: str, toc: list | None) -> Markup:
+    """A module's HTML with its position by learning unit (Lerneinheit) at each unit heading.
+
+    Before each section heading (h2) after the first: a link back to the module's contents; before
+    each "Lerneinheit …" heading: "Lerneinheit 2 von 5". Plain links and text, so learners know
+    where they are without JavaScript (module-nav.js adds the highlight in the contents).
+    """
+    sections = [entry for entry in toc or () if entry.get("level") == 2]
+    if len(sections) < 2:
+        return Markup(rendered_html)
+    units = [entry["anchor"] for entry in sections if entry.get("title", "").startswith("Lerneinheit")]
+    first = sections[0]["anchor"]
+    known = {entry["anchor"] for entry in sections}
+
+    def mark(match: re.Match) -> str:
+        anchor = match.group(1)
+        if anchor not in known:
+            return match.group(0)
+        before = "" if anchor == first else (
+            '<p class="unit-nav"><a href="#modul-inhalt">↑ Zum Inhalt des Moduls</a></p>')
+        if anchor in units:
+            before += f'<p class="unit-position">Lerneinheit {units.index(anchor) + 1} von {len(units)}</p>'
+        return before + match.group(0)
+
+    return Markup(_SECTION_HEADING.sub(mark, str(rendered_html)))
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
+    app.jinja_env.filters["scrollable_tables"] = scrollable_tables
+    app.jinja_env.filters["unit_navigation"] = unit_navigation
+    app.jinja_env.globals["SDG_SHORT_NAMES"] = SDG_SHORT_NAMES
     app.jinja_env.filters["date"] = formatting.format_date
     app.jinja_env.filters["datetime"] = formatting.format_datetime
     app.jinja_env.filters["minutes"] = lambda minutes: formatting.format_duration(minutes or None)

@@ -33,9 +33,9 @@ settings.register_profile("namalms", deadline=None, print_blob=True)
 settings.load_profile("namalms")
 
 # Tables holding what users did; emptied after every test (children before parents).
-USER_DATA_TABLES = ["xapi_outbox", "api_token", "workshop_attendance", "workshop", "audit_event", "eligibility",
-                    "certificate", "quiz_attempt", "progress_event", "module_progress", "enrollment", "login_session",
-                    "outgoing_mail", "notification_opt_out", "user"]
+USER_DATA_TABLES = ["trainer_assignment", "xapi_outbox", "api_token", "workshop_attendance", "workshop", "audit_event",
+                    "eligibility", "certificate", "quiz_attempt", "progress_event", "module_progress", "enrollment",
+                    "login_session", "outgoing_mail", "notification_opt_out", "user"]
 
 
 def app_config(database_url: str, **overrides) -> dict:
@@ -157,13 +157,17 @@ def runner(app):
 
 @pytest.fixture
 def make_user(app):
-    """Factory: make_user(role="trainer", email=…, …) creates and commits an account."""
+    """Factory: make_user(role="trainer", email=…, …) creates and commits an account.
+
+    A trainer looks after every course unless ``courses=[…]`` names the course ids assigned."""
     from namalms.extensions import db
+    from namalms.models import TrainerAssignment
+    from namalms.services import trainer_courses
     from namalms.services.accounts import create_user
 
     counter = {"n": 0}
 
-    def make(role: str = "learner", **overrides):
+    def make(role: str = "learner", courses: list[str] | None = None, **overrides):
         counter["n"] += 1
         values = {
             "email": f"{role}{counter['n']}@example.org",
@@ -174,6 +178,11 @@ def make_user(app):
         }
         values.update(overrides)
         user = create_user(role=role, **values)
+        if role == "trainer":
+            db.session.flush()
+            for course in trainer_courses.all_courses():  # rows only: tests count the audit log
+                if courses is None or course.id in courses:
+                    db.session.add(TrainerAssignment(user_id=user.id, course_id=course.id))
         db.session.commit()
         return user
 

@@ -38,7 +38,9 @@ def unauthorized():
         flash("Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.", "info")
     else:
         flash("Bitte melden Sie sich an, um diese Seite zu sehen.", "info")
-    return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    # full_path ends in a bare "?" when there is no query string; the address to return to does not.
+    back = (request.full_path.removesuffix("?") if request.query_string else request.path) if request.method == "GET" else None
+    return redirect(url_for("auth.login", next=back))
 
 
 def safe_next(target: str | None) -> str | None:

@@ -48,7 +48,7 @@ from namalms.content.model import (
 from namalms.content.reference import (
     GLOSSARY_FILE, WORKAIDS_DIR, check_links, load_glossary, load_workaids, scan_workaids,
 )
-from namalms.content.render import extract_images, is_external_or_absolute
+from namalms.content.render import dropped_elements, extract_images, is_external_or_absolute
 from namalms.domain.quiz import answer_leaks
 from namalms.domain.rules import Catalog, CourseInfo, find_certificate_cycles, validate_rule
 from namalms.formatting import parse_date
@@ -449,6 +449,10 @@ def _parse_module_draft(text: str, path: str, course_id: str) -> _ModuleDraft:
                    "„workshop_title“ ist nur zusammen mit „workshop: true“ sinnvoll")
     quiz = _quiz(meta, report) if "quiz" in meta else None
     image_refs = _image_references(body, body_line, path, report)
+    for line, element in dropped_elements(body):
+        report.add(body_line + line - 1, (
+            f"HTML-Element <{element}> ist in Modulen nicht erlaubt: Es wird samt Inhalt entfernt, und ohne "
+            f"</{element}> verschwände alles, was danach folgt. Bitte entfernen oder als Code in `…` schreiben."))
     if report.problems:
         return draft
     draft.module = ModuleSource(

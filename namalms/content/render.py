@@ -137,6 +137,36 @@ def render_markdown(text: str, *, resolve_image: ImageResolver | None = None) ->
     return Rendered(html=cleaner.clean(_drop_dangerous_elements(raw_html)), toc=toc)
 
 
+# Fenced code blocks and inline code spans: their text is shown as code, never parsed as HTML.
+_FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})")
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
+_DROPPED_TAG = re.compile(r"<\s*(" + "|".join(sorted(_DROP_WITH_CONTENT)) + r")(?=[\s/>])", re.IGNORECASE)
+
+
+def dropped_elements(text: str) -> list[tuple[int, str]]:
+    """(line, element) of every raw HTML element the renderer removes together with its content.
+
+    Such an element never shows, and one left open (``<textarea>`` without ``</textarea>``)
+    swallows everything after it – the rest of the module would silently disappear. The content
+    check reports them instead. Lines are 1-based in ``text``; code spans and fenced code blocks
+    are skipped, as Markdown shows them as text (an indented line is not: inside a list it is HTML).
+    """
+    found = []
+    fence = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        opening = _FENCE.match(line)
+        if fence is not None:
+            if opening and opening.group(2)[0] == fence[0] and len(opening.group(2)) >= len(fence):
+                fence = None
+            continue
+        if opening:
+            fence = opening.group(2)
+            continue
+        for match in _DROPPED_TAG.finditer(_CODE_SPAN.sub(lambda span: " " * len(span.group(0)), line)):
+            found.append((number, match.group(1).lower()))
+    return found
+
+
 def extract_images(text: str) -> tuple[ImageInMarkdown, ...]:
     """List the images a Markdown text references, in order, including raw ``<img>`` tags.
 

@@ -153,13 +153,48 @@ def load_yaml(text: str, *, line_offset: int = 0) -> Any:
         loader = LineLoader(text, line_offset)
         return loader.get_single_data()
     except yaml.MarkedYAMLError as error:
-        raise _to_yaml_error(error, line_offset) from None
+        raise _unclosed_quote(text, error, line_offset) or _to_yaml_error(error, line_offset) from None
     except yaml.reader.ReaderError as error:  # control characters such as NUL
         line = text.count("\n", 0, error.position) + 1 + line_offset
         raise YamlError(line, f"unzulässiges Steuerzeichen #x{error.character:04x}") from None
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _unclosed_quote(text: str, error: yaml.MarkedYAMLError, line_offset: int) -> YamlError | None:
+    """The real cause of most syntax errors in front matter: a quote not closed on its own line.
+
+    YAML lets a quoted value run over several lines, so a missing closing quote in line 3 makes
+    the parser take the following lines as part of the value and fail only later, at the next
+    quote (PyYAML says "expected <block end>" in line 6). Front matter values are one line each,
+    so a quoted value that spans lines and starts before the error is what to report.
+    """
+    mark = error.problem_mark or error.context_mark
+    if mark is None:
+        return None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if not isinstance(token, yaml.ScalarToken) or token.style not in ('"', "'"):
+                continue
+            start, end = token.start_mark.line, token.end_mark.line
+            if start > mark.line:
+                break
+            if end > start:
+                return _quote_error(token.style, start, line_offset)
+    except yaml.YAMLError as scan_error:
+        # Scanning stopped inside a quoted value that never ends (end of the document).
+        opened = getattr(scan_error, "context_mark", None)
+        if "quoted scalar" in (getattr(scan_error, "context", None) or "") and opened is not None:
+            quote = text.splitlines()[opened.line][opened.column:opened.column + 1] or '"'
+            return _quote_error(quote, opened.line, line_offset)
+    return None
+
+
+def _quote_error(quote: str, line: int, line_offset: int) -> YamlError:
+    return YamlError(line + 1 + line_offset, (
+        f"YAML-Syntaxfehler: Das Anführungszeichen {quote} wird in dieser Zeile nicht geschlossen, deshalb "
+        f"gelten die folgenden Zeilen als Teil des Textes – bitte das schließende {quote} am Zeilenende ergänzen"))
 
 
 def _to_yaml_error(error: yaml.MarkedYAMLError, line_offset: int) -> YamlError:

@@ -22,5 +22,13 @@ SDG_NAMES = {
 }
 
 
+# Names short enough for a badge beside the title (a module touching many goals shows these).
+SDG_SHORT_NAMES = {
+    1: "Keine Armut", 2: "Kein Hunger", 3: "Gesundheit", 4: "Bildung", 5: "Gleichstellung", 6: "Wasser",
+    7: "Energie", 8: "Gute Arbeit", 9: "Innovation", 10: "Ungleichheit", 11: "Städte", 12: "Konsum",
+    13: "Klimaschutz", 14: "Leben im Wasser", 15: "Leben an Land", 16: "Frieden", 17: "Partnerschaften",
+}
+
+
 def sdg_label(number: int) -> str:
     return f"SDG {number}: {SDG_NAMES.get(number, '')}".rstrip(": ")

@@ -118,7 +118,7 @@ def module(module_id: str):
         previous=siblings[index - 1] if index > 0 else None,
         following=siblings[index + 1] if index + 1 < len(siblings) else None,
         position=index + 1, count=len(siblings), sdg_names=SDG_NAMES, is_preview=not is_learner,
-        workaids=reference.workaids(module.id),
+        workaids=reference.workaids(module.id), just_done=is_learner and request.args.get("erledigt") == "1",
     )
 
 
@@ -132,12 +132,10 @@ def mark_done(module_id: str):
         return refuse(error, url_for("learner.course", course_id=module.course_id))
     if not changed:
         flash("Dieses Modul ist bereits als erledigt markiert.", "info")
-    elif progress.completed_at:
-        flash(f"Modul „{module.title}“ abgeschlossen. Gut gemacht!", "success")
-    else:
-        flash("Als erledigt markiert. " + " · ".join(
-            m for m in completion_of(module, progress).missing) + " – dann ist das Modul abgeschlossen.", "success")
-    return redirect(url_for("learner.module", module_id=module.id))
+        return redirect(url_for("learner.module", module_id=module.id, _anchor="abschluss"))
+    # Land where the next step is – the completion section with "Weiter mit Modul n" or what is
+    # still missing – and say it there, not at the top of a long page (see module.html).
+    return redirect(url_for("learner.module", module_id=module.id, erledigt=1, _anchor="abschluss"))
 
 
 def parse_answers(questions: list[dict], form) -> dict[str, set[int]]:
@@ -173,7 +171,7 @@ def submit_quiz(module_id: str):
         return refuse(error, url_for("learner.course", course_id=module.course_id))
     # The result is shown in the quiz section itself (the redirect jumps there), not as a
     # message at the top of the page the learner would not see.
-    return redirect(url_for("learner.module", module_id=module.id, versuch=attempt.id, _anchor="selbstcheck"))
+    return redirect(url_for("learner.module", module_id=module.id, versuch=attempt.id, _anchor="ergebnis"))
 
 
 @bp.route("/dashboard")

@@ -1,4 +1,5 @@
 """All tables. Importing this package registers every model, so Alembic sees them all."""
+from namalms.models.assignment import TrainerAssignment
 from namalms.models.audit import AuditEvent
 from namalms.models.certificate import (
     REVOCATION_CATEGORIES, STATUS_LABELS, Certificate, CertificateDefinition, Eligibility,
@@ -18,6 +19,6 @@ __all__ = [
     "ApiToken", "FORMATS", "Workshop", "WorkshopAttendance",
     "AuditEvent", "Certificate", "CertificateDefinition", "REVOCATION_CATEGORIES", "STATUS_LABELS",
     "Asset", "ContentRevision", "ContentWrite", "Course", "District", "Enrollment", "Module", "ModuleProgress",
-    "ProgressEvent", "QuizAttempt", "ROLES", "Region", "User", "XapiOutbox",
+    "ProgressEvent", "QuizAttempt", "ROLES", "Region", "TrainerAssignment", "User", "XapiOutbox",
     "LoginSession", "MAIL_STATUS_LABELS", "NOTIFICATION_KINDS", "NotificationOptOut", "OutgoingMail",
 ]

@@ -1,16 +1,39 @@
 """Small helpers shared by the models."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
+from typing import Iterator
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 
+# Set only while demo data replays a past course run (see `replayed_clock`); None: the real time.
+_replayed_now: ContextVar[datetime | None] = ContextVar("namalms_replayed_now", default=None)
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC (stored and compared in UTC everywhere)."""
-    return datetime.now(timezone.utc)
+    replayed = _replayed_now.get()
+    return replayed if replayed is not None else datetime.now(timezone.utc)
+
+
+@contextmanager
+def replayed_clock(moment: datetime) -> Iterator[None]:
+    """Inside the block, "now" is `moment` (never later than the real now).
+
+    For the demo data only: it replays a course run of the past, so everything the services
+    stamp with the current time – a certificate's issue date and signed snapshot, audit entries,
+    quiz attempts – carries the day the learner earned it instead of the day `flask demo` ran.
+    """
+    token = _replayed_now.set(min(moment, datetime.now(timezone.utc)))
+    try:
+        yield
+    finally:
+        _replayed_now.reset(token)
 
 
 class UTCDateTime(TypeDecorator):

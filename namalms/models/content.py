@@ -33,6 +33,10 @@ class District(db.Model):
     region = relationship("Region")
 
 
+# How a revision's author reads for trainers: the synchronisation from content/ is no person.
+AUTHOR_LABELS = {"content sync": "aus dem Inhaltsordner übernommen", "": "unbekannt"}
+
+
 class ContentRevision(db.Model):
     """One immutable published version of a content file (module, course, programme, regions)."""
 
@@ -52,6 +56,11 @@ class ContentRevision(db.Model):
     author_label: Mapped[str] = mapped_column(String(200), default="")
     message: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def author_shown(self) -> str:
+        """Who published it, in words for trainers ("aus dem Inhaltsordner übernommen", a name)."""
+        return AUTHOR_LABELS.get(self.author_label or "", self.author_label)
 
 
 class Course(db.Model):

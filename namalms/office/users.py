@@ -8,11 +8,14 @@ from namalms.extensions import db
 from namalms.models import ROLES, User
 from namalms.pagination import requested_page
 from namalms.services import ServiceError
-from namalms.services import account_admin, mail
+from namalms.services import account_admin, mail, trainer_courses
 from namalms.unit_of_work import refuse
 from namalms.web import role_required
 
+from functools import partial
+
 from namalms.office.audit_log import action_label, describe_data
+from namalms.services.audit import content_names
 from namalms.office.blueprint import bp
 def _list_context(**extra) -> dict:
     filters = account_admin.AccountFilters.from_args(request.args)
@@ -55,9 +58,12 @@ def create_trainer():
 def user_detail(user_id: int):
     user = db.get_or_404(User, user_id)
     detail = account_admin.account_detail(user)
+    courses = trainer_courses.all_courses() if user.role == "trainer" else []
+    assigned = {c.id for c in trainer_courses.assigned_courses(user)} if user.role == "trainer" else set()
     return render_template("office/user.html", account=user, events=detail.events,
                            certificates=detail.valid_certificates, action_label=action_label,
-                           describe_data=describe_data, mails=mail.mail_of(user))
+                           describe_data=partial(describe_data, names=content_names()), courses=courses,
+                           assigned=assigned, mails=mail.mail_of(user))
 
 
 def _after(user: User, changed: bool, done: str, unchanged: str):
@@ -80,6 +86,23 @@ def change_role(user_id: int):
         return _refused(user, error)
     return _after(user, changed, f"{user.name} hat jetzt die Rolle „{ROLES[role]}“.",
                   f"{user.name} hatte bereits die Rolle „{ROLES[role]}“.")
+
+
+@bp.route("/users/<id:user_id>/courses", methods=["POST"])
+@role_required("admin")
+def assign_courses(user_id: int):
+    """The office sets which courses a trainer looks after (ticked boxes = assigned)."""
+    user = db.get_or_404(User, user_id)
+    try:
+        added, removed = trainer_courses.set_courses(user, request.form.getlist("course"), actor=current_user,
+                                                     reason=request.form.get("reason", ""))
+    except ServiceError as error:
+        return _refused(user, error)
+    titles = {c.id: c.short_title or c.title for c in trainer_courses.all_courses()}
+    parts = ([f"zugeordnet: {', '.join(titles[c] for c in added)}"] if added else []) + \
+            ([f"nicht mehr zugeordnet: {', '.join(titles[c] for c in removed)}"] if removed else [])
+    return _after(user, bool(parts), f"Kurse von {user.name} gespeichert – {'; '.join(parts)}.",
+                  f"Keine Änderung: {user.name} betreut weiterhin dieselben Kurse.")
 
 
 @bp.route("/users/<id:user_id>/deactivate", methods=["POST"])

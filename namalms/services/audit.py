@@ -29,6 +29,15 @@ def record_audit(action: str, *, actor: User | None = None, actor_label: str = "
 
 # --- reading the log ------------------------------------------------------------------------------
 
+def content_names() -> dict[str, str]:
+    """Course and module ids → their titles, so the log names them as the office knows them."""
+    from namalms.models import Course, Module
+
+    names = {m.id: f"„{m.title}“" for m in db.session.scalars(select(Module))}
+    names.update({c.id: c.short_title or c.title for c in db.session.scalars(select(Course))})
+    return names
+
+
 @dataclass(frozen=True)
 class AuditFilters:
     """What the office filters the log by; every field as typed (empty means "any")."""

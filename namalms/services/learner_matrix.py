@@ -4,6 +4,7 @@ Read-only, in a fixed number of queries per page whatever the number of learners
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 from sqlalchemy import and_, case, exists, func, select
@@ -14,6 +15,7 @@ from namalms.models import (
 )
 from namalms.pagination import PAGE_SIZE, Page, paginate
 from namalms.services.search import name_or_email_matches
+from namalms.services.trainer_courses import CourseNotAssigned
 
 
 @dataclass
@@ -107,13 +109,20 @@ def _near_certificate_clause():
 
 
 def learner_matrix(course_id: str | None = None, *, region_id: str = "", search: str = "",
-                   one_step_only: bool = False, sort: str = "name", page: int = 1) -> LearnerMatrix:
+                   one_step_only: bool = False, sort: str = "name", page: int = 1,
+                   course_ids: Collection[str] | None = None) -> LearnerMatrix:
     """One page of a course's learners × modules, in a fixed number of queries (eight).
 
     „One step from a certificate“ reads the Eligibility table, which holds each learner's last
-    evaluated standing, so no rules are run here.
+    evaluated standing, so no rules are run here. ``course_ids`` limits the courses offered to
+    these (a trainer's own; None means all); asking for another course is refused with
+    :class:`CourseNotAssigned`.
     """
-    courses = list(db.session.scalars(select(Course).order_by(Course.position)))
+    if course_id and course_ids is not None and course_id not in course_ids \
+            and db.session.get(Course, course_id) is not None:
+        raise CourseNotAssigned(course_id)
+    courses = [c for c in db.session.scalars(select(Course).order_by(Course.position))
+               if course_ids is None or c.id in course_ids]
     regions = list(db.session.scalars(select(Region).order_by(Region.position, Region.name)))
     course = next((c for c in courses if c.id == course_id), courses[0] if courses else None)
     if course is None:

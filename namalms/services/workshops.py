@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import aliased
 
 from namalms.formats import ics
@@ -30,6 +31,7 @@ from namalms.pagination import Page, paginate
 from namalms.services import ServiceError
 from namalms.services import notifications
 from namalms.services import progress as progress_service
+from namalms.services import trainer_courses
 from namalms.services.audit import record_audit
 from namalms.services.search import name_or_email_matches
 
@@ -180,6 +182,7 @@ def _audit_data(values: dict) -> dict:
 def schedule_workshop(draft: WorkshopDraft, *, actor: User) -> Workshop:
     """Create a workshop from a validated draft."""
     values = _clean(draft)
+    trainer_courses.ensure_may_manage(actor, values["course_id"])
     workshop = Workshop(**values, created_by_id=actor.id, is_cancelled=False, created_at=utcnow())
     db.session.add(workshop)
     db.session.flush()
@@ -203,6 +206,8 @@ def update_workshop(workshop: Workshop, draft: WorkshopDraft, *, actor: User) ->
     if workshop.is_cancelled:
         raise ServiceError("Ein abgesagter Workshop kann nicht mehr bearbeitet werden.")
     values = _clean(draft)
+    trainer_courses.ensure_may_manage(actor, workshop.course_id)
+    trainer_courses.ensure_may_manage(actor, values["course_id"])
     changed = {k: v for k, v in values.items() if getattr(workshop, k) != v}
     if ("course_id" in changed or "module_id" in changed) and attendance_count(workshop):
         raise ServiceError("Für diesen Workshop ist bereits Teilnahme eingetragen; er kann keinem anderen Modul "
@@ -250,12 +255,16 @@ class WorkshopRow:
     enrolled: int
 
 
-def overview(*, now: datetime | None = None, past_page: int = 1) -> tuple[list[WorkshopRow], Page[WorkshopRow]]:
-    """Upcoming workshops (soonest first) and one page of past ones (latest first), in five queries."""
+def overview(*, now: datetime | None = None, past_page: int = 1,
+             course_ids: Collection[str] | None = None) -> tuple[list[WorkshopRow], Page[WorkshopRow]]:
+    """Upcoming workshops (soonest first) and one page of past ones (latest first), in five queries.
+
+    ``course_ids`` limits them to these courses (a trainer's own); None means every course."""
     now = now or utcnow()
-    upcoming = list(db.session.scalars(select(Workshop).where(Workshop.ends_at >= now)
+    mine = Workshop.course_id.in_(list(course_ids)) if course_ids is not None else true()
+    upcoming = list(db.session.scalars(select(Workshop).where(Workshop.ends_at >= now, mine)
                                        .order_by(Workshop.starts_at, Workshop.id)))
-    past = paginate(select(Workshop).where(Workshop.ends_at < now)
+    past = paginate(select(Workshop).where(Workshop.ends_at < now, mine)
                     .order_by(Workshop.starts_at.desc(), Workshop.id.desc()), past_page)
     ids = [w.id for w in upcoming + list(past.items)]
     attended = dict(db.session.execute(
@@ -556,9 +565,12 @@ def import_attendance(workshop: Workshop, data: bytes | None, *, expected: str, 
 
 # --- choices for the scheduling form -------------------------------------------------------------------
 
-def target_choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    """(course title, [(value, label), …]) for the form: the whole course, then its workshop modules."""
-    courses = list(db.session.scalars(select(Course).order_by(Course.position)))
+def target_choices(course_ids: Collection[str] | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(course title, [(value, label), …]) for the form: the whole course, then its workshop modules.
+
+    ``course_ids`` limits them to these courses (a trainer's own); None means every course."""
+    courses = [c for c in db.session.scalars(select(Course).order_by(Course.position))
+               if course_ids is None or c.id in course_ids]
     modules = list(db.session.scalars(select(Module).where(Module.has_workshop, Module.is_retired.is_(False))
                                       .order_by(Module.course_id, Module.position)))
     groups = []

@@ -21,7 +21,8 @@ from namalms.learner.overview import completion_of
 from namalms.models import Course, Module
 from namalms.services import ServiceError
 from namalms.services import publishing
-from namalms.trainer.blueprint import bp
+from namalms.services.trainer_courses import CourseNotAssigned
+from namalms.trainer.blueprint import bp, ensure_course, my_course_ids
 from namalms.unit_of_work import refuse
 from namalms.web import role_required
 
@@ -30,14 +31,17 @@ _IMAGE_PATH = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*/img/[^/\\]+\.(?:png|jpe?g|w
 
 
 def _published_module(module_id: str) -> Module:
-    """The module if it has been published (a module row without a revision is not shown)."""
-    return db.first_or_404(select(Module).where(Module.id == module_id, Module.current_revision_id.is_not(None)))
+    """The module if it has been published (a module row without a revision is not shown), and only
+    when its course is the trainer's (403 otherwise)."""
+    module = db.first_or_404(select(Module).where(Module.id == module_id, Module.current_revision_id.is_not(None)))
+    ensure_course(module.course_id)
+    return module
 
 
 @bp.route("/content")
 @role_required(*TRAINERS)
 def content():
-    return render_template("trainer/content_index.html", overview=publishing.content_overview())
+    return render_template("trainer/content_index.html", overview=publishing.content_overview(my_course_ids()))
 
 
 # --- editor, check, preview, publish ---------------------------------------------------------
@@ -125,6 +129,7 @@ def content_edit(module_id: str):
 @role_required(*TRAINERS)
 def content_new(course_id: str):
     course = db.get_or_404(Course, course_id)
+    ensure_course(course.id)
     if request.method == "GET":
         return _editor(source=publishing.new_module_skeleton(course.id), course=course)
     return _handle_editor_post(module=None, course=course)
@@ -139,11 +144,14 @@ def content_upload():
     if upload is None or not upload.filename:
         flash("Bitte wählen Sie eine Moduldatei (.md) aus.", "error")
         return redirect(url_for("trainer.content"))
+    if course_id:
+        ensure_course(course_id)
     data = upload.read()
     try:
         plan = publishing.plan_module_upload(upload.filename, data, course_id=course_id)
     except ServiceError as error:
         return refuse(f"„{upload.filename}“ wurde nicht übernommen: {_problem_text(error)}", url_for("trainer.content"))
+    ensure_course(plan.course_id)
     module = db.session.get(Module, plan.module_id) if plan.module_id else None
     course = db.session.get(Course, plan.course_id)
     return _editor(source=plan.source, module=module, course=course, plan=plan,
@@ -267,6 +275,7 @@ def _problem_text(error: ServiceError) -> str:
 @role_required(*TRAINERS)
 def content_images(course_id: str):
     course = db.get_or_404(Course, course_id)
+    ensure_course(course.id)
     if request.method == "POST":
         upload = request.files.get("image")
         if upload is None or not upload.filename:
@@ -293,6 +302,9 @@ def content_image(path: str):
     """An image from the content folder, for previews and the image list (trainers only)."""
     if not _IMAGE_PATH.match(path):
         abort(404)
+    allowed = my_course_ids()
+    if allowed is not None and path.split("/", 1)[0] not in {publishing.course_folder(c) for c in allowed}:
+        abort(403)
     root = publishing.content_root().resolve()
     target = (root / path).resolve()
     if root not in target.parents or not target.is_file():
@@ -317,6 +329,8 @@ def content_zip():
             plan = publishing.publish_course_zip(upload.filename, data, author=current_user, message=message)
         except publishing.ContentProblems as error:
             return render_template("trainer/content_zip.html", plan=error.plan, error=error, message=message), 422
+        except CourseNotAssigned:
+            raise  # the 403 page
         except ServiceError as error:
             return refuse(error, url_for("trainer.content"))
         flash(f"Kurs „{plan.course_id}“ aus „{upload.filename}“ übernommen: {len(plan.revisions)} neue "
@@ -324,5 +338,7 @@ def content_zip():
               f"{f', {len(plan.removed)} entfernt' if plan.removed else ''}.", "success")
         return redirect(url_for("trainer.content", _anchor=f"kurs-{plan.course_id}"))
     plan = publishing.plan_course_zip(upload.filename, data)
+    if plan.course_id and db.session.get(Course, plan.course_id) is not None:
+        ensure_course(plan.course_id)  # a new course is the uploading trainer's; an existing one must be
     return render_template("trainer/content_zip.html", plan=plan, error=None, message=message), \
         200 if plan.ok else 422

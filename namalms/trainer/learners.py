@@ -5,7 +5,7 @@ from flask import render_template, request, url_for
 
 from namalms.services import learner_matrix as service
 from namalms.pagination import requested_page
-from namalms.trainer.blueprint import bp
+from namalms.trainer.blueprint import bp, my_course_ids
 from namalms.web import role_required
 
 
@@ -21,7 +21,8 @@ def learners():
     }
     matrix = service.learner_matrix(
         filters["kurs"] or None, region_id=filters["region"], search=filters["q"],
-        one_step_only=bool(filters["nur"]), sort=filters["sort"], page=requested_page(request.args))
+        one_step_only=bool(filters["nur"]), sort=filters["sort"], page=requested_page(request.args),
+        course_ids=my_course_ids())
     if matrix.course is not None:
         filters["kurs"] = matrix.course.id
 

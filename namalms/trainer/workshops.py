@@ -16,7 +16,8 @@ from namalms.extensions import db
 from namalms.models import FORMATS, Workshop
 from namalms.services import ServiceError
 from namalms.services import workshops as service
-from namalms.trainer.blueprint import bp
+from namalms.services.trainer_courses import CourseNotAssigned
+from namalms.trainer.blueprint import bp, ensure_course, my_course_ids
 from namalms.pagination import requested_page
 from namalms.unit_of_work import refuse
 from namalms.web import role_required
@@ -50,7 +51,7 @@ class WorkshopForm(FlaskForm):
 
 def target_choices() -> list[SelectChoice]:
     return [SelectChoice("", "– bitte wählen –")] + [
-        SelectChoice(value, label, optgroup=course) for course, options in service.target_choices()
+        SelectChoice(value, label, optgroup=course) for course, options in service.target_choices(my_course_ids())
         for value, label in options]
 
 
@@ -91,7 +92,7 @@ def outcome_message(workshop: Workshop, outcome: service.AttendanceOutcome) -> s
 @bp.route("/workshops")
 @role_required("trainer", "admin")
 def workshops():
-    upcoming, past = service.overview(past_page=requested_page(request.args))
+    upcoming, past = service.overview(past_page=requested_page(request.args), course_ids=my_course_ids())
     return render_template("trainer/workshops.html", upcoming=upcoming, past=past)
 
 
@@ -108,6 +109,8 @@ def workshop_new():
     if form.validate_on_submit():
         try:
             workshop = service.schedule_workshop(form.draft(), actor=current_user)
+        except CourseNotAssigned:
+            raise  # a 403 page, not a form error: the form never offers such a course
         except ServiceError as error:
             _show_error(form, error)
         else:
@@ -120,6 +123,7 @@ def workshop_new():
 @role_required("trainer", "admin")
 def workshop_edit(workshop_id: int):
     workshop = db.get_or_404(Workshop, workshop_id)
+    ensure_course(workshop.course_id)
     if workshop.is_cancelled:
         flash("Ein abgesagter Workshop kann nicht mehr bearbeitet werden.", "error")
         return redirect(url_for("trainer.workshop", workshop_id=workshop.id))
@@ -128,6 +132,8 @@ def workshop_edit(workshop_id: int):
     if form.validate_on_submit():
         try:
             changed = service.update_workshop(workshop, form.draft(), actor=current_user)
+        except CourseNotAssigned:
+            raise  # a 403 page, not a form error: the form never offers such a course
         except ServiceError as error:
             _show_error(form, error)
         else:
@@ -144,6 +150,7 @@ def workshop_edit(workshop_id: int):
 @role_required("trainer", "admin")
 def workshop_cancel(workshop_id: int):
     workshop = db.get_or_404(Workshop, workshop_id)
+    ensure_course(workshop.course_id)
     if request.method == "POST":
         try:
             service.cancel_workshop(workshop, actor=current_user, reason=request.form.get("reason", ""))
@@ -161,6 +168,7 @@ def workshop_cancel(workshop_id: int):
 @role_required("trainer", "admin")
 def workshop(workshop_id: int):
     workshop = db.get_or_404(Workshop, workshop_id)
+    ensure_course(workshop.course_id)
     search = request.args.get("q", "").strip()
     entries = service.roster(workshop, search=search)
     return render_template("trainer/workshop.html", workshop=workshop, entries=entries, search=search,
@@ -171,6 +179,7 @@ def workshop(workshop_id: int):
 @role_required("trainer", "admin")
 def workshop_attendance(workshop_id: int):
     workshop = db.get_or_404(Workshop, workshop_id)
+    ensure_course(workshop.course_id)
     ids = [int(v) for v in request.form.getlist("user_id") if v.isdigit()]
     if not ids:
         flash("Bitte kreuzen Sie mindestens eine Person an, die teilgenommen hat.", "error")
@@ -216,6 +225,7 @@ def _render_preview(workshop: Workshop, preview: service.ImportPreview, data: by
 def workshop_import(workshop_id: int):
     """Step 1: read the list and show what it would record. Nothing is saved here."""
     workshop = db.get_or_404(Workshop, workshop_id)
+    ensure_course(workshop.course_id)
     data, filename = _uploaded()
     back = redirect(url_for("trainer.workshop", workshop_id=workshop.id, _anchor="csv-import"))
     if data is None:
@@ -237,6 +247,7 @@ def workshop_import(workshop_id: int):
 def workshop_import_confirm(workshop_id: int):
     """Step 2: read the same list again and record everyone it matches, all in one transaction."""
     workshop = db.get_or_404(Workshop, workshop_id)
+    ensure_course(workshop.course_id)
     filename = request.form.get("filename", "")[:200]
     digest = request.form.get("sha256", "")
     back = redirect(url_for("trainer.workshop", workshop_id=workshop.id, _anchor="csv-import"))

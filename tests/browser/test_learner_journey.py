@@ -132,12 +132,14 @@ def test_new_learner_registers_enrols_and_completes_the_first_module_without_jav
     shoot(page, "04-modul-desktop")
 
     page.get_by_role("button", name="Als erledigt markieren").click()
-    expect(flash(page)).to_contain_text("Als erledigt markiert.")
+    expect(page).to_have_url(re.compile(r"#abschluss$"))  # lands at the next step, not at the top
+    expect(page.locator("#abschluss .flash")).to_contain_text("Als erledigt markiert.")
     expect(page.locator(".checklist")).to_contain_text("Modul durchgearbeitet – am")
     expect(page.get_by_role("button", name="Als erledigt markieren")).to_have_count(0)
 
     answer_quiz(page, facts, correctly=False)
-    expect(page).to_have_url(re.compile(r"versuch=\d+#selbstcheck$"))
+    expect(page).to_have_url(re.compile(r"versuch=\d+#ergebnis$"))  # the result, which takes the focus
+    expect(page.locator("#ergebnis")).to_be_focused()
     expect(page.locator(".quiz-result.failed")).to_contain_text("0 %")
     expect(page.locator(".quiz-result.failed")).to_contain_text("Benötigt: 70 %")
     expect(page.locator("fieldset.question.incorrect")).to_have_count(len(facts.questions))

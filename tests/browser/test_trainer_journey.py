@@ -14,12 +14,17 @@ NEW_SENTENCE = "Dieser Satz wurde im Browser ergänzt und veröffentlicht."
 
 
 def make_account(live_server, role: str) -> str:
+    """An account of this role; a trainer looks after every course, as the office would set it."""
     from namalms.extensions import db
+    from namalms.services import trainer_courses
     from namalms.services.accounts import create_user
 
     email = unique_email(role)
     with live_server.app.app_context():
-        create_user(email=email, name=f"Browser {role.title()}", role=role, password=PASSWORD)
+        user = create_user(email=email, name=f"Browser {role.title()}", role=role, password=PASSWORD)
+        if role == "trainer":
+            for course in trainer_courses.all_courses():
+                trainer_courses.assign(user, course, actor_label="Test")
         db.session.commit()
     return email
 

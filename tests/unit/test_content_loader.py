@@ -376,6 +376,22 @@ CASES = [
                  "doppelt", id="yaml-duplicate-key"),
     pytest.param([Edit(M2, "title: Modul Zwei", "title: &t Modul Zwei\nsummary: *t")], M2,
                  "summary: *t", "Anker", id="yaml-alias-refused"),
+    # an unclosed quote is named where it is, not where the parser gives up lines later
+    pytest.param([Edit(M2, "title: Modul Zwei", 'title: "Modul Zwei'), Edit(M2, "  - Sie wissen mehr.",
+                                                                            '  - "Sie wissen mehr."')],
+                 M2, 'title: "Modul Zwei', "Anführungszeichen \" wird in dieser Zeile nicht geschlossen",
+                 id="yaml-unclosed-quote-closed-later"),
+    pytest.param([Edit(M2, "title: Modul Zwei", "title: 'Modul Zwei")], M2, "title: 'Modul Zwei",
+                 "Anführungszeichen ' wird in dieser Zeile nicht geschlossen", id="yaml-unclosed-quote-at-end"),
+    # raw HTML that the renderer drops with its content (and, left open, everything after it)
+    pytest.param([Edit(M2, "Text ohne Bild.", "Text ohne Bild.\n\n<textarea>\n\nNoch mehr Text.")], M2,
+                 "<textarea>", "HTML-Element <textarea> ist in Modulen nicht erlaubt", id="html-unclosed-textarea"),
+    pytest.param([Edit(M2, "Text ohne Bild.", "Text mit <button type=button>Knopf</button>.")], M2,
+                 "<button", "<button>", id="html-button"),
+    pytest.param([Edit(M2, "Text ohne Bild.", "Text.\n\n<IFRAME src=x></iframe>")], M2, "<IFRAME", "<iframe>",
+                 id="html-iframe-upper-case"),
+    pytest.param([Edit(M2, "Text ohne Bild.", "Text.\n\n- Punkt\n\n    <svg><circle/></svg>")], M2, "<svg>",
+                 "<svg>", id="html-svg-in-a-list"),
     # front matter
     pytest.param([{M2: "id: m-zwei\n\nText.\n"}], M2, "id: m-zwei", "Front Matter fehlt",
                  id="front-matter-missing"),

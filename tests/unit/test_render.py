@@ -9,6 +9,7 @@ import pytest
 from namalms.content.render import (
     ImageInMarkdown,
     TocEntry,
+    dropped_elements,
     extract_images,
     render_markdown,
     slugify,
@@ -251,3 +252,22 @@ def test_form_text_remains_but_controls_do_not() -> None:
 
     assert "Name" in html
     assert "<input" not in html and "geheim" not in html
+
+
+@pytest.mark.parametrize(("markdown", "expected"), [
+    pytest.param("Text\n\n<textarea>\n\nRest", [(3, "textarea")], id="unclosed-textarea"),
+    pytest.param("<script>x</script> und <STYLE>", [(1, "script"), (1, "style")], id="several-in-one-line"),
+    pytest.param("Ein `<textarea>` im Code", [], id="code-span"),
+    pytest.param("```html\n<iframe src=x></iframe>\n```\n<select>", [(4, "select")], id="fenced-code-then-html"),
+    pytest.param("~~~\n<svg>\n~~~", [], id="tilde-fence"),
+    pytest.param("<template><noscript><title>", [(1, "template"), (1, "noscript"), (1, "title")], id="more"),
+    pytest.param("<b>fett</b> und <textareax>", [], id="similar-names-are-not-dropped"),
+])
+def test_dropped_elements_are_found_with_their_line(markdown, expected) -> None:
+    assert dropped_elements(markdown) == expected
+
+
+def test_everything_dropped_elements_report_is_really_dropped_by_the_renderer() -> None:
+    """The check and the renderer agree: what the check reports would vanish from the page."""
+    page = html_of("Vorher\n\n<textarea>\n\nNachher")
+    assert "Vorher" in page and "Nachher" not in page

@@ -110,3 +110,30 @@ def test_the_log_cannot_be_changed(client, admin):
     db.session.rollback()
     page = client.get("/office/audit").get_data(as_text=True).split("<main")[1]
     assert 'method="post"' not in page, "no form on the page changes the log"
+
+
+# --- German labels and values, never raw keys or Python values (issue 13) -----------------------
+
+def test_recorded_details_read_as_german(app):
+    from namalms.office.audit_log import action_label, describe_data
+
+    assert describe_data({"source": "checklist", "module_id": "gk-verwaltung-verankern", "module_completed": False}) == [
+        "Erfasst über: Checkliste", "Modul: gk-verwaltung-verankern", "Modul damit abgeschlossen: nein"]
+    lines = describe_data({"revision": 3, "source_hash": "ab" * 32, "path": "g/01.md", "base_revision_id": 27})
+    assert lines == ["Revision: 3", "Datei: g/01.md"]  # hashes and internal ids are not for the office
+    assert describe_data({"title": "Abschluss", "starts_at": "2026-04-14T08:00:00+00:00"}) == [
+        "Titel: Abschluss", "Beginn: 14.04.2026, 10:00 Uhr"]
+    assert describe_data({"before": {"capacity": 20}, "after": {"capacity": 25}}) == ["Plätze: 20 → 25"]
+    assert describe_data({"direction": "up", "positions": {"a": 1, "b": 2}}) == [
+        "Richtung: nach oben", "Neue Positionen: A: 1; B: 2"]
+    assert action_label("something_new") == "Something new"
+    assert action_label("trainer_assigned") == "Kurs zugeordnet"
+
+
+def test_courses_and_modules_are_named_by_their_titles(app):
+    from namalms.office.audit_log import describe_data
+    from namalms.services.audit import content_names
+
+    lines = describe_data({"course": "grundlagenkurs", "module_id": "gk-agenda-2030"}, names=content_names())
+    assert lines[0] == "Kurs: Grundlagenkurs"
+    assert lines[1].startswith("Modul: „") and "gk-agenda-2030" not in lines[1]

@@ -185,6 +185,7 @@ def test_every_chart_downloads_as_german_excel_csv(client, admin, make_user):
         response = client.get(f"/office/statistics/{chart_id}.csv")
         assert response.status_code == 200, chart_id
         assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8", "one charset, not two"
         body = response.get_data()
         assert body.startswith("\ufeff".encode()), chart_id
         assert ";" in body.decode("utf-8-sig").splitlines()[0]

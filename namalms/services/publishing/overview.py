@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -50,10 +51,16 @@ class CourseOverview:
     retired: list[ModuleOverview]
 
 
-def content_overview() -> list[CourseOverview]:
-    """Courses with their modules (active in course order, then retired), revisions and learners."""
-    courses = list(db.session.scalars(select(Course).order_by(Course.position)))
-    modules = list(db.session.scalars(select(Module).order_by(Module.position)))
+def content_overview(course_ids: Collection[str] | None = None) -> list[CourseOverview]:
+    """Courses with their modules (active in course order, then retired), revisions and learners.
+
+    ``course_ids`` limits it to these courses (a trainer's own); None means every course."""
+    course_query, module_query = select(Course).order_by(Course.position), select(Module).order_by(Module.position)
+    if course_ids is not None:
+        course_query = course_query.where(Course.id.in_(list(course_ids)))
+        module_query = module_query.where(Module.course_id.in_(list(course_ids)))
+    courses = list(db.session.scalars(course_query))
+    modules = list(db.session.scalars(module_query))
     revisions = {r.id: r for r in db.session.scalars(
         select(ContentRevision).where(ContentRevision.id.in_([m.current_revision_id for m in modules
                                                               if m.current_revision_id])))}

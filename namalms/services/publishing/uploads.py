@@ -16,7 +16,7 @@ from namalms.content.yamlnodes import YamlError, load_yaml
 from namalms.content.zipimport import ZipRejected, read_course_zip
 from namalms.extensions import db
 from namalms.models import ContentRevision, Course, Module, User
-from namalms.services import ServiceError
+from namalms.services import ServiceError, trainer_courses
 from namalms.services.audit import record_audit
 from namalms.services.content_sync import latest_revision, publish_course, publish_module, store_asset
 from namalms.services.publishing.files import (
@@ -226,11 +226,17 @@ def _zip_module_statuses(plan: ZipPlan, course: CourseSource) -> None:
 
 def publish_course_zip(filename: str, data: bytes, *, author: User | None = None, author_label: str = "",
                        message: str = "") -> ZipPlan:
-    """Publish a zipped course folder: revisions for what changed, files written back, retirements."""
+    """Publish a zipped course folder: revisions for what changed, files written back, retirements.
+
+    A trainer may replace only a course assigned to them; a trainer who brings a new course is
+    assigned to it, so they can go on working on it."""
     message = clean_message(message, required=False) or f"Kursordner aus {filename} übernommen"
     plan = plan_course_zip(filename, data)
     if not plan.ok:
         raise ContentProblems(plan.problems, plan)
+    is_new_course = db.session.get(Course, plan.course_id) is None
+    if not is_new_course:
+        trainer_courses.ensure_may_manage(author, plan.course_id)
     lock_course(plan.course_id)
     tree = plan.tree
     course = tree.course(plan.course_id)
@@ -252,6 +258,8 @@ def publish_course_zip(filename: str, data: bytes, *, author: User | None = None
         raise ServiceError("Gleichzeitig wurde dieser Kurs von jemand anderem veröffentlicht. Bitte laden Sie "
                            "die ZIP-Datei erneut hoch.") from None
     write_files({**plan.files, **{path: None for path in plan.removed}})
+    if is_new_course and author is not None and author.role == "trainer":
+        trainer_courses.assign(author, db.session.get(Course, plan.course_id), actor=author)
     record_audit("content_uploaded", actor=author, actor_label=author_label, reason=message,
                  target_type="course", target_id=plan.course_id,
                  data={"file": filename, "revisions": [f"{r.key}#{r.number}" for r in plan.revisions],
