@@ -130,16 +130,16 @@ class WrkResult:
     def rps(self) -> float:
         return self.requests / (self.duration_us / 1e6) if self.duration_us else 0.0
 
-    def problem(self) -> str | None:
-        """Why the run does not count (non-2xx answers, socket errors, nothing done), or None."""
+    def problem(self, *, may_be_empty: bool = False) -> str | None:
+        """Why the run does not count (non-2xx answers, socket errors, nothing answered), or None."""
         if self.failed:
             listed = ", ".join(f"{count} × {status}" for status, count in sorted(self.statuses.items()))
             return f"{self.failed} of {self.requests} answers were not 2xx ({listed})"
         errors = {kind: count for kind, count in self.socket_errors.items() if count}
         if errors:
             return "socket errors: " + ", ".join(f"{count} {kind}" for kind, count in errors.items())
-        if not self.requests:
-            return "no request was answered"
+        if not self.requests and not may_be_empty:
+            return "no request was answered (slower than the duration? try a longer --duration)"
         return None
 
 
@@ -547,8 +547,9 @@ def count_queries(instance: Path, targets: list[Target]) -> dict[str, tuple[int,
 # --- load -------------------------------------------------------------------------------------------
 
 
-def run_wrk(server: Server, target: Target, seconds: int, workdir: Path) -> WrkResult:
-    """One wrk run of `seconds` against the target; a run that does not count stops the benchmark.
+def run_wrk(server: Server, target: Target, seconds: int, workdir: Path, *, warm_up: bool = False) -> WrkResult:
+    """One wrk run of `seconds` against the target; a run that does not count stops the benchmark
+    (in a warm-up only failures do: a slow page may finish nothing within its second).
 
     First one request of the server's probe: it is answered only after the requests the last
     run left queued (wrk stops sending at its deadline, gunicorn still works off its backlog), so
@@ -565,7 +566,7 @@ def run_wrk(server: Server, target: Target, seconds: int, workdir: Path) -> WrkR
         result = parse_wrk_output(done.stdout)
     except ValueError as error:
         raise RuntimeError(f"{target.name}: {error}\n{done.stdout}\n{done.stderr}") from None
-    if problem := result.problem():
+    if problem := result.problem(may_be_empty=warm_up):
         raise RuntimeError(f"{target.name} ({target.requests[0].path}): {problem} – the figures would be "
                            f"worthless.\n--- wrk ---\n{done.stdout}{done.stderr}"
                            f"--- gunicorn log ({server.name}) ---\n{server.log_tail()}")
@@ -576,7 +577,7 @@ def measure(servers: dict[str, Server], targets: list[Target], args: argparse.Na
             workdir: Path) -> list[dict[str, WrkResult]]:
     """Warm every target up, then the rounds: each runs every target once, in the same order."""
     for target in targets:
-        run_wrk(servers[target.server], target, args.warm_up, workdir)
+        run_wrk(servers[target.server], target, args.warm_up, workdir, warm_up=True)
     rounds = []
     for number in range(1, args.rounds + 1):
         rounds.append({target.name: run_wrk(servers[target.server], target, args.duration, workdir)
