@@ -55,8 +55,11 @@ test-fast: $(VENV)/.installed
 	env -u NAMALMS_TEST_DATABASE_URL $(PY) -m pytest tests/unit tests/web -m "not browser" $(PYTEST_ARGS)
 
 # Benchmarks print `name: value unit` lines; they are not tests. BENCH_ARGS="--postgresql URL" for PostgreSQL.
+# The page benchmark drives gunicorn with wrk (apt install wrk), about three minutes;
+# BENCH_PAGES_ARGS="--duration 10 --rounds 5" for steadier figures.
 bench: $(VENV)/.installed
-	$(PY) -m tests.bench.bench_pages
+	@command -v wrk > /dev/null || { echo "make bench needs wrk (apt install wrk)"; exit 1; }
+	$(PY) -m tests.bench.bench_pages $(BENCH_PAGES_ARGS)
 	$(PY) -m tests.bench.bench_office $(BENCH_ARGS)
 
 check: $(VENV)/.installed

@@ -1,0 +1,49 @@
+"""gunicorn entry point of the page benchmark: the app of `wsgi.py`, in the benchmark's instance folder.
+
+`wsgi.py` builds the production app with `create_app()`, whose instance folder is the checkout's
+`instance/` – the developer's database, keys and `config.py`. The benchmark needs its own
+folder instead (its `config.py` raises the rate limits, see `bench_pages.write_instance`), and
+`create_app` takes it as a parameter that `wsgi.py` does not pass. So this module imports
+`wsgi.py` itself – whatever it does after building the app (start-up recovery, ...) happens here
+too – with `namalms.create_app` bound to the folder named by `NAMALMS_BENCH_INSTANCE` for the
+duration of that import, and refuses to serve if the app ended up anywhere else.
+
+It adds one probe route the app does not have, `/_bench/user`: a logged-in request that only
+loads the user (session cookie, login session query, the unit of work) and renders nothing, the
+floor every learner page stands on.
+"""
+from __future__ import annotations
+
+import os
+from functools import partial
+
+from flask_login import current_user, login_required
+
+import namalms
+from namalms.extensions import read_only
+from tests.bench.bench_pages import INSTANCE_VARIABLE, PROBE_PATH
+
+
+def _import_wsgi_app(instance_path: str):
+    """`wsgi.app`, built by `wsgi.py` with `instance_path` as its instance folder."""
+    original = namalms.create_app
+    namalms.create_app = partial(original, instance_path=instance_path)
+    try:
+        import wsgi
+    finally:
+        namalms.create_app = original
+    if os.path.realpath(wsgi.app.instance_path) != os.path.realpath(instance_path):
+        raise RuntimeError(f"wsgi.py built its app in {wsgi.app.instance_path}, not in {instance_path}: "
+                           "it no longer calls namalms.create_app, adapt tests/bench/server.py")
+    return wsgi.app
+
+
+app = _import_wsgi_app(os.environ[INSTANCE_VARIABLE])
+
+
+@app.route(PROBE_PATH)
+@read_only  # outside login_required, as on the module page: loading the user takes no write lock
+@login_required
+def bench_user():
+    """The logged-in user's id as text: the cost of a request that only loads the user."""
+    return str(current_user.id), 200, {"Content-Type": "text/plain; charset=utf-8"}
