@@ -30,6 +30,9 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    from namalms import content_cache
+
+    content_cache.init_app(app)
     if app.config["PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

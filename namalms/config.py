@@ -26,6 +26,10 @@ class Defaults:
     REMEMBER_COOKIE_DURATION = timedelta(days=30)
     # A browser session without "angemeldet bleiben" ends after a working day of inactivity.
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    # The session cookie is sent again only when it changed, or at most once per this many
+    # seconds of activity to move its expiry on (see web.renew_session) – not on every response.
+    SESSION_REFRESH_EACH_REQUEST = False
+    SESSION_RENEW_AFTER_S = 3600
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     PASSWORD_MIN_LENGTH = 10

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, jsonify, redirect, render_template, request, url_for
 
+from namalms.extensions import read_only
 from namalms.formatting import format_long_date
 from namalms.models import REVOCATION_CATEGORIES
 from namalms.ratelimit import throttled
@@ -13,6 +14,7 @@ bp = Blueprint("verify", __name__, url_prefix="/verify")
 
 @bp.route("", methods=["GET"])
 @bp.route("/", methods=["GET"])
+@read_only
 @throttled("VERIFY_RATE_LIMIT", methods=None)
 def form():
     code = request.args.get("code", "").strip()
@@ -42,6 +44,7 @@ def public_key():
 
 
 @bp.route("/<code>.json")
+@read_only
 @throttled("VERIFY_RATE_LIMIT", methods=None)
 def show_json(code: str):
     certificate = certificate_service.find_by_code(code)
@@ -53,6 +56,7 @@ def show_json(code: str):
 
 
 @bp.route("/<code>")
+@read_only
 @throttled("VERIFY_RATE_LIMIT", methods=None)
 def show(code: str):
     certificate = certificate_service.find_by_code(code)

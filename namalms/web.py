@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 from functools import wraps
 
 from flask import Flask, abort, current_app, request, session
@@ -123,6 +124,17 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["minutes"] = lambda minutes: formatting.format_duration(minutes or None)
     app.jinja_env.filters["iso"] = formatting.iso_instant
     app.jinja_env.globals["ROLES"] = ROLES
+
+    @app.before_request
+    def renew_session():
+        """Move a lasting session's expiry on while it is used, but re-sign the cookie at most
+        once per SESSION_RENEW_AFTER_S rather than on every response (SESSION_REFRESH_EACH_REQUEST
+        is off): the expiry counts from the last renewal, at most that much earlier than the
+        last request."""
+        if session.permanent:
+            now = int(time.time())
+            if now - session.get("_renewed", 0) >= app.config["SESSION_RENEW_AFTER_S"]:
+                session["_renewed"] = now
 
     @app.context_processor
     def inject_now():

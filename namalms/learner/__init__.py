@@ -1,12 +1,13 @@
 """What learners see: catalogue, course and module pages, quizzes, certificates, their dashboard."""
-from flask import Flask
+from flask import Flask, request
 from flask_login import current_user
 from sqlalchemy import select
 
 from namalms.extensions import db
 from namalms.learner import account, certificates, profile, workshops  # noqa: F401  (register their routes on bp)
+from namalms.learner.module_page import UNSEEN_COUNT
 from namalms.learner.views import bp
-from namalms.models import Certificate
+from namalms.models import Certificate, CertificateDefinition
 
 
 def init_app(app: Flask) -> None:
@@ -14,10 +15,17 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def new_certificates():
-        """Certificates issued to the learner that they have not opened yet (one small query)."""
-        if not current_user.is_authenticated or current_user.role != "learner":
+        """Certificates issued to the learner that they have not opened yet (one small query).
+
+        A view that already counted them (the module page, in its one query) says so with
+        :func:`known_unseen_count`; with none unseen there is nothing to look up.
+        """
+        if not current_user.is_authenticated or current_user.role != "learner" \
+                or request.environ.get(UNSEEN_COUNT) == 0:
             return {"new_certificates": []}
-        unseen = db.session.scalars(select(Certificate).where(
-            Certificate.user_id == current_user.id, Certificate.seen_at.is_(None),
-            Certificate.status == "valid")).all()
+        unseen = db.session.execute(
+            select(Certificate.number, CertificateDefinition.title)
+            .join(CertificateDefinition, CertificateDefinition.id == Certificate.definition_id)
+            .where(Certificate.user_id == current_user.id, Certificate.seen_at.is_(None),
+                   Certificate.status == "valid").order_by(Certificate.id)).all()
         return {"new_certificates": unseen}

@@ -8,8 +8,9 @@ from flask_login import current_user, login_required
 
 from namalms.formatting import format_date, format_duration, format_long_date
 from namalms.learner.views import bp
-from namalms.models.base import utcnow
+from namalms.extensions import read_only
 from namalms.services import certificates as certificate_service
+from namalms.unit_of_work import write_transaction
 
 
 def own_certificate(number: str):
@@ -23,18 +24,21 @@ def own_certificate(number: str):
 
 
 @bp.route("/certificates")
+@read_only  # outside login_required: loading the user must not take the write lock either
 @login_required
 def certificates():
-    standings = certificate_service.standings(current_user)
+    standings = certificate_service.standings(current_user, for_display=True)
     return render_template("learner/certificates.html", standings=standings)
 
 
 @bp.route("/certificates/<number>")
+@read_only
 @login_required
 def certificate(number: str):
     certificate = own_certificate(number)
     if certificate.user_id == current_user.id and certificate.seen_at is None:
-        certificate.seen_at = utcnow()
+        with write_transaction():  # the first look only: the "new certificate" notice goes
+            certificate_service.mark_seen(certificate)
     snapshot = certificate.snapshot
     return render_template("learner/certificate.html", certificate=certificate, snapshot=snapshot,
                            successor=certificate_service.successor_of(certificate),
@@ -44,19 +48,29 @@ def certificate(number: str):
 
 
 @bp.route("/certificates/<number>.pdf")
+@read_only
 @login_required
 def certificate_pdf(number: str):
-    from namalms.certificates.pdf import render_certificate_pdf  # fpdf2 is loaded only when needed
-
+    """The PDF as stored for the certificate's current state; built (and stored) only when the
+    certificate is new, or its status or the layout changed since the last download."""
     certificate = own_certificate(number)
     stamp = certificate_service.stamp_for(certificate)
-    pdf = render_certificate_pdf(certificate.snapshot, stamp=stamp)
-    suffix = f"-{stamp.word.lower()}" if stamp else ""
+    state = certificate_service.pdf_state(certificate, stamp)
+    filename = f"{certificate.number}{'-' + stamp.word.lower() if stamp else ''}.pdf"
+    pdf = certificate_service.stored_pdf(certificate, state)
+    if pdf is None:
+        from namalms.certificates.pdf import render_certificate_pdf  # fpdf2 is loaded only when needed
+
+        pdf = render_certificate_pdf(certificate.snapshot, stamp=stamp)
+        certificate_id = certificate.id
+        with write_transaction():
+            certificate_service.keep_pdf(certificate_id, state, pdf)
     return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{certificate.number}{suffix}.pdf"'})
+        "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.route("/certificates/<number>.json")
+@read_only
 @login_required
 def certificate_json(number: str):
     certificate = own_certificate(number)

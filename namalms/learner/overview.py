@@ -3,20 +3,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 
 from namalms.domain.progress import (
     CourseProgress, ModuleCompletion, ModuleRequirements, ModuleState, course_progress,
     module_completion, resume_module,
 )
-from namalms.extensions import db
 from namalms.models import Course, Enrollment, Module, ModuleProgress, User
+from namalms.services import course_structure
+from namalms.services.course_structure import CourseInfo, ModuleInfo
 from namalms.services.progress import enrollments_of, progress_by_module
 
 
 @dataclass
 class ModuleRow:
-    module: Module
+    module: ModuleInfo
     progress: ModuleProgress | None
     completion: ModuleCompletion
 
@@ -40,11 +40,11 @@ class ModuleRow:
 
 @dataclass
 class CourseView:
-    course: Course
+    course: CourseInfo
     enrollment: Enrollment | None
     rows: list[ModuleRow]
     progress: CourseProgress
-    resume: Module | None
+    resume: ModuleInfo | None
 
     @property
     def resume_label(self) -> str:
@@ -68,13 +68,13 @@ def completion_of(module: Module, progress: ModuleProgress | None) -> ModuleComp
     return module_completion(ModuleRequirements(module.has_quiz, module.has_workshop), state)
 
 
-def active_modules(course: Course) -> list[Module]:
+def active_modules(course: Course | CourseInfo) -> list[Module | ModuleInfo]:
     return [m for m in course.modules if not m.is_retired]
 
 
-def course_view(course: Course, user: User | None, *, enrollments: dict | None = None,
+def course_view(course: CourseInfo, user: User | None, *, enrollments: dict | None = None,
                 progress: dict | None = None) -> CourseView:
-    modules = active_modules(course)
+    modules = course.active_modules
     enrollment = None
     if user is not None and user.is_authenticated:
         enrollments = enrollments if enrollments is not None else enrollments_of(user)
@@ -92,13 +92,17 @@ def course_view(course: Course, user: User | None, *, enrollments: dict | None =
     return CourseView(course, enrollment, rows, overall, resume)
 
 
-def all_courses() -> list[Course]:
-    return list(db.session.scalars(select(Course).order_by(Course.position)))
+def catalogue_views(user: User | None) -> list[CourseView]:
+    """One CourseView per course; the learner's enrolments and progress in two queries in all."""
+    if user is None or not user.is_authenticated:
+        return [course_view(c, None) for c in course_structure.courses()]
+    enrollments, progress = enrollments_of(user), progress_by_module(user)
+    return [course_view(c, user, enrollments=enrollments, progress=progress) for c in course_structure.courses()]
 
 
 def dashboard_views(user: User) -> list[CourseView]:
-    """One CourseView per enrolled course, from three queries in total."""
+    """One CourseView per enrolled course, from two queries in total."""
     enrollments = enrollments_of(user)
     progress = progress_by_module(user)
     return [course_view(c, user, enrollments=enrollments, progress=progress)
-            for c in all_courses() if c.id in enrollments]
+            for c in course_structure.courses() if c.id in enrollments]

@@ -6,14 +6,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from namalms.content.model import Quiz
-from namalms.domain.sdgs import SDG_NAMES
+from namalms.domain.quiz import AttemptLayout, identity_layout
 from namalms.extensions import db, read_only
-from namalms.learner.overview import active_modules, all_courses, completion_of, course_view, dashboard_views
-from namalms.models import Course, Module, ModuleProgress
+from namalms.learner import module_page
+from namalms.learner.overview import catalogue_views, completion_of, course_view, dashboard_views
+from namalms.models import Course, Module
 from namalms.services import ServiceError
 from namalms.services import certificates as certificate_service
-from namalms.services import reference
+from namalms.services import course_structure
 from namalms.services import progress as progress_service
 from namalms.unit_of_work import refuse, write_transaction
 from namalms.web import requested_id, role_required
@@ -31,7 +31,7 @@ def get_module(module_id: str) -> Module:
 @bp.route("/")
 @read_only
 def catalogue():
-    views = [course_view(c, current_user if current_user.is_authenticated else None) for c in all_courses()]
+    views = catalogue_views(current_user if current_user.is_authenticated else None)
     return render_template("learner/catalogue.html", views=views)
 
 
@@ -50,7 +50,8 @@ def entry_lock(course_id: str):
 @read_only
 def course(course_id: str):
     user = current_user if current_user.is_authenticated else None
-    view = course_view(db.get_or_404(Course, course_id), user)
+    info = course_structure.course(course_id) or abort(404)
+    view = course_view(info, user)
     return render_template("learner/course.html", view=view, lock=entry_lock(course_id),
                            notices=certificate_service.course_certificate_notices(user, course_id))
 
@@ -80,45 +81,43 @@ def _quiz_feedback(module: Module):
 @read_only  # outside login_required: loading the user must not take the write lock either
 @login_required
 def module(module_id: str):
-    module = get_module(module_id)
+    """The module page: prepared parts from the process's cache, the learner's part in one query."""
     is_learner = current_user.role == "learner"
-    enrollment = progress_service.enrollment_for(current_user, module.course_id)
-    if module.is_retired and not (enrollment and is_learner):
+    state = module_page.learner_state(current_user.id, module_id)
+    page = module_page.prepared_module(module_id, state.stamp) if state else None
+    if page is None:
         abort(404)
-    lock = entry_lock(module.course_id) if is_learner else None
+    module_page.known_unseen_count(state.unseen_certificates)
+    if page.is_retired and not (state.is_enrolled and is_learner):
+        abort(404)
+    lock = entry_lock(page.course_id) if is_learner and page.has_entry_rule else None
     if lock is not None:
-        return render_template("learner/locked.html", course=module.course, lock=lock), 403
-    if is_learner and enrollment is None:
+        return render_template("learner/locked.html", course=db.session.get(Course, page.course_id), lock=lock), 403
+    if is_learner and not state.is_enrolled:
         flash("Bitte schreiben Sie sich zuerst in den Kurs ein, um das Modul zu bearbeiten.", "info")
-        return redirect(url_for("learner.course", course_id=module.course_id))
-    progress = None
-    revision = module.current_revision
-    quiz = Quiz.from_dict(revision.meta["quiz"]) if revision.meta.get("quiz") else None
-    feedback = _quiz_feedback(module) if quiz and is_learner else None
-    attempt = None
+        return redirect(url_for("learner.course", course_id=page.course_id))
+    if state.revision_id != page.revision_id:  # published in between: prepare this revision now
+        page = module_page.build(module_id)
+    quiz, progress, attempt = page.quiz, state.progress, state.attempt
+    feedback = _quiz_feedback(module_page.reload_module(module_id)) if quiz and is_learner \
+        and request.args.get("versuch") else None
     if is_learner:
-        progress = db.session.scalar(select(ModuleProgress).filter_by(user_id=current_user.id, module_id=module.id))
-        attempt = progress_service.open_attempt(current_user, module) if quiz and feedback is None else None
         needs_attempt = quiz is not None and feedback is None and attempt is None
         if progress_service.visit_is_due(progress) or needs_attempt:
             # The page's only writes, in one short transaction: the visit and a fresh quiz attempt.
             with write_transaction():
+                orm_module = module_page.reload_module(module_id)
                 if progress_service.visit_is_due(progress):
-                    progress, _ = progress_service.record_visit(current_user, module)
+                    progress, _ = progress_service.record_visit(current_user, orm_module)
                 if needs_attempt:
-                    attempt = progress_service.start_attempt(current_user, module)
-            module = get_module(module_id)
-            revision = module.current_revision
-    questions = feedback.questions if feedback else progress_service.attempt_questions(module, attempt) if quiz else []
-    siblings = active_modules(module.course)
-    index = next((i for i, m in enumerate(siblings) if m.id == module.id), 0)
+                    attempt = progress_service.start_attempt(current_user, orm_module)
+    unanswered = module_page.unanswered_questions(
+        page, AttemptLayout.from_list(attempt.layout) if attempt else identity_layout(quiz)) \
+        if quiz and not feedback else None
     return render_template(
-        "learner/module.html", module=module, revision=revision, quiz=quiz, progress=progress,
-        completion=completion_of(module, progress), feedback=feedback, attempt=attempt, questions=questions,
-        previous=siblings[index - 1] if index > 0 else None,
-        following=siblings[index + 1] if index + 1 < len(siblings) else None,
-        position=index + 1, count=len(siblings), sdg_names=SDG_NAMES, is_preview=not is_learner,
-        workaids=reference.workaids(module.id), just_done=is_learner and request.args.get("erledigt") == "1",
+        "learner/module.html", module=page, quiz=quiz, progress=progress, completion=completion_of(page, progress),
+        feedback=feedback, attempt=attempt, questions=feedback.questions if feedback else [], unanswered=unanswered,
+        is_preview=not is_learner, just_done=is_learner and request.args.get("erledigt") == "1",
     )
 
 
@@ -179,5 +178,6 @@ def submit_quiz(module_id: str):
 @login_required
 def dashboard():
     views = dashboard_views(current_user)
-    standings = certificate_service.standings(current_user) if current_user.role == "learner" else []
-    return render_template("learner/dashboard.html", views=views, standings=standings)
+    standings = certificate_service.standings(current_user, for_display=True) if current_user.role == "learner" else []
+    return render_template("learner/dashboard.html", views=views, standings=standings,
+                           places=course_structure.place_names())

@@ -2,9 +2,11 @@
 from namalms.models.assignment import TrainerAssignment
 from namalms.models.audit import AuditEvent
 from namalms.models.certificate import (
-    REVOCATION_CATEGORIES, STATUS_LABELS, Certificate, CertificateDefinition, Eligibility,
+    REVOCATION_CATEGORIES, STATUS_LABELS, Certificate, CertificateDefinition, CertificatePdf, Eligibility,
 )
-from namalms.models.content import Asset, ContentRevision, ContentWrite, Course, District, Module, Region
+from namalms.models.content import (
+    Asset, ContentRevision, ContentState, ContentWrite, Course, District, Module, Region,
+)
 from namalms.models.mail import MAIL_STATUS_LABELS, OutgoingMail
 from namalms.models.notification import NOTIFICATION_KINDS, NotificationOptOut
 from namalms.models.progress import Enrollment, ModuleProgress, ProgressEvent, QuizAttempt
@@ -17,8 +19,8 @@ from namalms.models.xapi import XapiOutbox
 __all__ = [
     "Eligibility",
     "ApiToken", "FORMATS", "Workshop", "WorkshopAttendance",
-    "AuditEvent", "Certificate", "CertificateDefinition", "REVOCATION_CATEGORIES", "STATUS_LABELS",
-    "Asset", "ContentRevision", "ContentWrite", "Course", "District", "Enrollment", "Module", "ModuleProgress",
+    "AuditEvent", "Certificate", "CertificateDefinition", "CertificatePdf", "REVOCATION_CATEGORIES", "STATUS_LABELS",
+    "Asset", "ContentRevision", "ContentState", "ContentWrite", "Course", "District", "Enrollment", "Module", "ModuleProgress",
     "ProgressEvent", "QuizAttempt", "ROLES", "Region", "TrainerAssignment", "User", "XapiOutbox",
     "LoginSession", "MAIL_STATUS_LABELS", "NOTIFICATION_KINDS", "NotificationOptOut", "OutgoingMail",
 ]

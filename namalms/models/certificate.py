@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -107,3 +107,19 @@ class Eligibility(db.Model):
     total: Mapped[int] = mapped_column(default=0)
     missing: Mapped[list] = mapped_column(JSON, default=list)  # German labels of the open conditions
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CertificatePdf(db.Model):
+    """The PDF of a certificate as last built, and the state it was built from.
+
+    A certificate's PDF depends only on its signed snapshot and its status stamp; building it
+    takes a tenth of a second, serving stored bytes almost nothing. ``state`` is a hash of
+    everything the PDF shows, so a revocation, a replacement or a name correction makes the stored
+    bytes stale and the next download builds them anew. Deleting the holder's account deletes the
+    PDF with their name (services.privacy).
+    """
+
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificate.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from namalms.extensions import db
@@ -118,3 +118,15 @@ class ContentWrite(db.Model):
     path: Mapped[str] = mapped_column(String(500))
     data: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ContentState(db.Model):
+    """One row: a random stamp that changes with every change to published content.
+
+    Written in the transaction of the change itself (see :mod:`namalms.content_cache`), so every
+    app process can tell with one small read whether what it prepared from the content – module
+    pages, the programme's rules – is still current.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stamp: Mapped[int] = mapped_column(BigInteger)

@@ -26,7 +26,8 @@ class TokenForm(FlaskForm):
         DataRequired("Bitte geben Sie dem API-Zugang einen Namen, z. B. das Werkzeug, das ihn nutzt."),
         Length(max=service.MAX_NAME, message=f"Der Name ist zu lang (höchstens {service.MAX_NAME} Zeichen)."),
     ])
-    expires_on = StringField("Gültig bis einschließlich", validators=[Length(max=20)], render_kw={"type": "date"})
+    expires_on = StringField("Gültig bis einschließlich", validators=[Length(max=20)],
+                             render_kw={"type": "date", "maxlength": False})  # no maxlength on a date input
 
 
 class RevokeForm(FlaskForm):

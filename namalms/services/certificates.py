@@ -5,6 +5,9 @@ fixed handful of queries per learner and records the outcome.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,15 +15,19 @@ from pathlib import Path
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from namalms import content_cache
 from namalms.certificates import signing
 from namalms.domain.rules import Catalog, CourseInfo, Facts, Verdict, evaluate
 from namalms.extensions import db
 from namalms.formats.open_badges import status_index_for
 from namalms.formatting import format_date
 from namalms.models import (
-    REVOCATION_CATEGORIES, AuditEvent, Certificate, CertificateDefinition, ContentRevision, Course, Eligibility,
+    REVOCATION_CATEGORIES, AuditEvent, Certificate, CertificateDefinition, CertificatePdf, ContentRevision, Course,
+    Eligibility,
     Enrollment, Module, ModuleProgress, Region, User, Workshop, WorkshopAttendance,
 )
 from namalms.models.base import utcnow
@@ -39,9 +46,13 @@ def all_modules() -> list[Module]:
 
 
 def load_catalog(modules: list[Module] | None = None) -> Catalog:
-    """Courses, modules, regions and certificate titles as the rules engine sees them (4 queries;
-    3 when the caller already loaded the modules)."""
-    modules = modules if modules is not None else all_modules()
+    """Courses, modules, regions and certificate titles as the rules engine sees them.
+
+    Kept by the process while the content stays the same (see content_cache); built from
+    ``modules`` when the caller already loaded them (3 queries).
+    """
+    if modules is None:
+        return content_cache.prepared("catalog", lambda: load_catalog(all_modules()))
     courses = {}
     for course in db.session.scalars(select(Course).order_by(Course.position)):
         active = [m for m in modules if m.course_id == course.id and not m.is_retired]
@@ -57,7 +68,9 @@ def load_catalog(modules: list[Module] | None = None) -> Catalog:
 
 
 def module_courses() -> dict[str, str]:
-    return dict(db.session.execute(select(Module.id, Module.course_id)).all())
+    """Module id → course id (kept per content state)."""
+    return content_cache.prepared(
+        "module_courses", lambda: dict(db.session.execute(select(Module.id, Module.course_id)).all()))
 
 
 def load_facts(user: User, *, now: datetime | None = None, course_of: dict[str, str] | None = None) -> Facts:
@@ -91,9 +104,31 @@ def active_definitions() -> list[CertificateDefinition]:
         select(CertificateDefinition).where(CertificateDefinition.is_active).order_by(CertificateDefinition.position)))
 
 
+@dataclass(frozen=True)
+class DefinitionInfo:
+    """An active certificate definition as plain data, for pages that only show it."""
+
+    id: str
+    title: str
+    short_title: str
+    statement: str
+    rule: dict
+    position: int
+
+
+def definition_infos() -> tuple[DefinitionInfo, ...]:
+    """The active definitions, kept by the process while the content stays the same."""
+    return content_cache.prepared("definitions", lambda: tuple(
+        DefinitionInfo(d.id, d.title, d.short_title, d.statement, d.rule, d.position) for d in active_definitions()))
+
+
 def programme_meta() -> dict:
-    revision = content_sync.latest_revision("programme", "programme")
-    return revision.meta if revision else {}
+    """The published programme.yml as stored (kept per content state; read it, never change it)."""
+    def load() -> dict:
+        revision = content_sync.latest_revision("programme", "programme")
+        return revision.meta if revision else {}
+
+    return content_cache.prepared("programme_meta", load)
 
 
 # --- explaining ------------------------------------------------------------------------------------
@@ -102,7 +137,7 @@ def programme_meta() -> dict:
 class Standing:
     """One certificate from a learner's point of view: the verdict and the certificate, if any."""
 
-    definition: CertificateDefinition
+    definition: CertificateDefinition | DefinitionInfo
     verdict: Verdict
     certificate: Certificate | None
 
@@ -130,12 +165,18 @@ class Standing:
         return total - done <= 3 or (total > 0 and done * 2 >= total)
 
 
-def standings(user: User, *, catalog: Catalog | None = None, facts: Facts | None = None) -> list[Standing]:
-    """Every active certificate with its verdict tree and the learner's current certificate."""
+def standings(user: User, *, catalog: Catalog | None = None, facts: Facts | None = None,
+              for_display: bool = False) -> list[Standing]:
+    """Every active certificate with its verdict tree and the learner's current certificate.
+
+    ``for_display``: the definitions as plain data kept by the process (pages that only show
+    them); otherwise as database rows, which issuing needs.
+    """
     catalog = catalog or load_catalog()
     facts = facts or load_facts(user)
     current = {c.definition_id: c for c in standings_certificates(user)}
-    return [Standing(d, evaluate(d.rule, facts, catalog), current.get(d.id)) for d in active_definitions()]
+    definitions = definition_infos() if for_display else active_definitions()
+    return [Standing(d, evaluate(d.rule, facts, catalog), current.get(d.id)) for d in definitions]
 
 
 def course_entry_verdict(user: User | None, course_id: str, *, catalog: Catalog | None = None) -> Verdict | None:
@@ -166,7 +207,7 @@ def course_certificate_notices(user: User | None, course_id: str) -> list[Certif
     facts = load_facts(user) if user is not None and getattr(user, "is_authenticated", False) \
         and user.role == "learner" else Facts(None, {}, {}, (), {}, {}, utcnow())
     notices = []
-    for definition in active_definitions():
+    for definition in definition_infos():
         courses: set = set()
         _referenced(definition.rule, courses, set(), set())
         if course_id not in courses:
@@ -430,6 +471,51 @@ def stamp_for(certificate: Certificate):
     return None
 
 
+# --- the PDF, built once per state --------------------------------------------------------------------
+
+_PDF_SOURCES = ("pdf.py", "document.py", "fonts.py")
+
+
+@functools.cache
+def _pdf_layout() -> str:
+    """A fingerprint of the code that draws the PDF: a deployment that changes the layout makes
+    every stored PDF stale without anyone having to remember it."""
+    import fpdf
+
+    folder = Path(__file__).resolve().parents[1] / "certificates"
+    digest = hashlib.sha256(fpdf.__version__.encode())
+    for name in _PDF_SOURCES:
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()
+
+
+def pdf_state(certificate: Certificate, stamp) -> str:
+    """A hash of everything the certificate's PDF shows: snapshot, status stamp, layout."""
+    payload = json.dumps({"layout": _pdf_layout(), "snapshot": certificate.snapshot,
+                          "stamp": [stamp.word, stamp.detail] if stamp else None},
+                         sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def stored_pdf(certificate: Certificate, state: str) -> bytes | None:
+    """The PDF stored for this certificate if it was built from ``state``; None otherwise."""
+    return db.session.scalar(select(CertificatePdf.data).where(
+        CertificatePdf.certificate_id == certificate.id, CertificatePdf.state == state))
+
+
+def keep_pdf(certificate_id: int, state: str, data: bytes) -> None:
+    """Store a freshly built PDF (replacing an older state's). Two workers building the same
+    certificate at once both succeed: the insert becomes an update on the second."""
+    table = CertificatePdf.__table__
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(table).values(certificate_id=certificate_id, state=state, data=data, created_at=utcnow())
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=[table.c.certificate_id],
+        set_={"state": statement.excluded.state, "data": statement.excluded.data,
+              "created_at": statement.excluded.created_at}))
+
+
 def document_for(certificate: Certificate) -> dict:
     """The downloadable JSON: signed snapshot plus the current (unsigned) status.
 
@@ -529,6 +615,13 @@ def audit(action: str, *, certificate: Certificate | None = None, **kwargs) -> A
         kwargs.update(target_type="certificate", target_id=certificate.number or str(certificate.id),
                       subject_user_id=certificate.user_id)
     return record_audit(action, **kwargs)
+
+
+def mark_seen(certificate: Certificate, *, at: datetime | None = None) -> None:
+    """The holder has opened their certificate: it is no longer announced as new."""
+    if certificate.seen_at is None:
+        certificate.seen_at = at or utcnow()
+        db.session.flush()
 
 
 def standings_certificates(user: User) -> list[Certificate]:

@@ -70,7 +70,7 @@ def load_record(user: User, *, history_limit: int) -> LearnerRecord:
     people_ids = {a.recorded_by_id for a, _ in attendances if a.recorded_by_id}
     people_ids |= {e.data.get("recorded_by") for e in workshop_events if (e.data or {}).get("recorded_by")}
     people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(people_ids)))} if people_ids else {}
-    standings = certificate_service.standings(user)
+    standings = certificate_service.standings(user, for_display=True)
     held = {s.definition.id for s in standings if s.certificate is not None}
     grantable = [d for d in certificate_service.active_definitions() if d.id not in held]
     # Module workshops recorded through a workshop date already appear with that date.

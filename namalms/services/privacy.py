@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 
 from namalms.extensions import db
 from namalms.formats.data_export import Table, build_archive
 from namalms.formatting import format_datetime
 from namalms.models import (
-    NOTIFICATION_KINDS, AuditEvent, Certificate, CertificateDefinition, Course, Enrollment, LoginSession, Module,
-    ModuleProgress, OutgoingMail, ProgressEvent, User, Workshop, WorkshopAttendance,
+    NOTIFICATION_KINDS, AuditEvent, Certificate, CertificateDefinition, CertificatePdf, Course, Enrollment,
+    LoginSession, Module, ModuleProgress, OutgoingMail, ProgressEvent, User, Workshop, WorkshopAttendance,
 )
 from namalms.models.base import utcnow
 from namalms.services import ServiceError, notifications, sessions
@@ -274,6 +274,8 @@ def erase_account(user: User, *, by: str, rule: str = "") -> DeletionOutcome:
     certificates = list(db.session.scalars(select(Certificate).where(Certificate.user_id == user_id)))
     for certificate in certificates:
         _anonymise_certificate(certificate)
+    # Stored PDFs carry the holder's name; the anonymous record has no PDF.
+    db.session.execute(delete(CertificatePdf).where(CertificatePdf.certificate_id.in_([c.id for c in certificates])))
     db.session.flush()
     _scrub_audit_log(user)
     db.session.delete(user)  # enrolments, progress, attendance, sessions, mail, settings follow (ON DELETE)

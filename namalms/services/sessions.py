@@ -20,7 +20,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from namalms.extensions import db
 from namalms.models import LoginSession, User
@@ -56,13 +56,17 @@ def start(user: User, *, remember: bool, now: datetime | None = None) -> str:
     return token
 
 
+# Built once: this runs on every logged-in request, and SQLAlchemy then reuses the compiled SQL.
+USER_FOR_TOKEN = (select(LoginSession.expires_at, LoginSession.session_version, User)
+                  .join(User, User.id == LoginSession.user_id)
+                  .where(LoginSession.token_hash == bindparam("token_hash")))
+
+
 def user_for(token: str | None, *, now: datetime | None = None) -> User | None:
     """The active user this login token belongs to, or None (logged out, expired, ended, unknown)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    found = db.session.execute(select(LoginSession.expires_at, LoginSession.session_version, User)
-                               .join(User, User.id == LoginSession.user_id)
-                               .where(LoginSession.token_hash == _hash(token))).first()
+    found = db.session.execute(USER_FOR_TOKEN, {"token_hash": _hash(token)}).first()
     if found is None:
         return None
     expires_at, version, user = found

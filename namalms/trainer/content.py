@@ -15,8 +15,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from namalms.content.diffing import annotate_lines, side_by_side, unified_diff
-from namalms.domain.sdgs import SDG_NAMES
+from namalms.domain.quiz import identity_layout
 from namalms.extensions import db
+from namalms.learner import module_page
 from namalms.learner.overview import completion_of
 from namalms.models import Course, Module
 from namalms.services import ServiceError
@@ -65,12 +66,13 @@ def _editor(*, source: str, module: Module | None = None, course: Course | None 
 def _preview(plan, *, module: Module | None, course: Course, message: str):
     preview = publishing.preview_module(
         plan, fallback_image_url=lambda path: url_for("trainer.content_image", path=path))
+    page = module_page.prepare(preview.module, preview.revision, position=preview.position, count=preview.count,
+                               previous=preview.previous, following=preview.following)
+    unanswered = module_page.unanswered_questions(page, identity_layout(page.quiz)) if page.quiz else None
     return render_template(
         "trainer/content_preview.html", plan=plan, message=message, editing=module, editing_course=course,
-        module=preview.module, revision=preview.revision, quiz=preview.quiz, progress=None,
-        completion=completion_of(preview.module, None), feedback=None, previous=preview.previous,
-        following=preview.following, position=preview.position, count=preview.count, sdg_names=SDG_NAMES,
-        is_preview=True,
+        module=page, quiz=page.quiz, unanswered=unanswered, progress=None, completion=completion_of(page, None),
+        feedback=None, position=preview.position, is_preview=True,
     )
 
 

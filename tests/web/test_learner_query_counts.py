@@ -1,0 +1,86 @@
+"""The learner's pages cost a small, constant number of SQL statements.
+
+A learner in three courses with a certificate and progress in every module costs exactly as many
+statements as one who has just started; the module page reads the learner's part in one query
+and never loads the Markdown source or the revision again while the content is unchanged.
+"""
+from __future__ import annotations
+
+import pytest
+
+from namalms.extensions import db
+from namalms.models import Certificate
+from namalms.services import certificates as certificate_service
+from tests.conftest import counted_statements
+from tests.web.test_certificates import work_through
+
+pytestmark = pytest.mark.both_databases  # statement counts depend on the database's queries
+
+MODULE = "/modules/gk-agenda-2030"
+# Page → the most statements it may take for any learner (SQLite's BEGIN not counted: PostgreSQL's
+# driver sends none).
+BOUNDS = {
+    "/": 5,
+    "/courses/grundlagenkurs": 11,
+    "/dashboard": 10,
+    "/certificates": 8,
+    MODULE: 2,  # the login, the learner's part
+}
+
+
+def statements_for(client, url: str) -> list[str]:
+    with counted_statements() as statements:
+        response = client.get(url)
+        assert response.status_code == 200, url
+    return [s for s in statements if not s.lstrip().upper().startswith("BEGIN")]
+
+
+def warm_up(client) -> None:
+    """First views write (the visit, a self-check attempt) and fill the process's content cache."""
+    for url in BOUNDS:
+        assert client.get(url).status_code == 200, url
+
+
+def seen_all_certificates(user) -> None:
+    for certificate in db.session.query(Certificate).filter_by(user_id=user.id):
+        certificate_service.mark_seen(certificate)
+    db.session.commit()
+
+
+@pytest.mark.parametrize("url", list(BOUNDS))
+def test_a_busy_learner_costs_as_many_statements_as_a_new_one(client, make_user, auth, url):
+    beginner = make_user("learner")
+    work_through(beginner, "grundlagenkurs", count=1)
+    auth.login(beginner.email)
+    warm_up(client)
+    few = statements_for(client, url)
+    auth.logout()
+
+    busy = make_user("learner")  # Kreis Düren: the Sonderkurs is open to them too
+    work_through(busy, "grundlagenkurs")
+    work_through(busy, "sonderkurs-strukturwandel")
+    work_through(busy, "regulaerer-lehrgang", count=4)
+    assert db.session.query(Certificate).filter_by(user_id=busy.id).count() >= 1
+    seen_all_certificates(busy)
+    auth.login(busy.email)
+    warm_up(client)
+    many = statements_for(client, url)
+
+    assert len(few) == len(many), "\n".join(many)
+    assert len(many) <= BOUNDS[url], "\n".join(many)
+
+
+def test_the_module_page_reads_no_content_while_the_content_is_unchanged(client, learner):
+    work_through(learner, "grundlagenkurs", count=1)
+    client.get(MODULE)  # prepares the page in this process
+    statements = statements_for(client, MODULE)
+    assert not [s for s in statements if "content_revision" in s], "\n".join(statements)
+    assert len(statements) == BOUNDS[MODULE]
+
+
+def test_a_new_certificate_on_the_module_page_costs_one_statement_more(client, learner):
+    work_through(learner, "grundlagenkurs")  # issues the certificate, not yet opened
+    client.get(MODULE)
+    statements = statements_for(client, MODULE)
+    assert len(statements) == BOUNDS[MODULE] + 1
+    assert "Neu ausgestellt" in client.get(MODULE).get_data(as_text=True)
