@@ -36,12 +36,13 @@ node-tools: $(NODE_DIR)/.installed
 
 run: $(VENV)/.installed
 	@$(PY) -c "from namalms.config import ensure_secret_key_file; ensure_secret_key_file('instance')"
+	@$(PY) -c "from namalms.keys import ensure_signing_keys; ensure_signing_keys('instance')"
 	@echo "Datenbank in instance/ auf den neuesten Stand bringen …"
 	@$(FLASK) db upgrade
 	@$(FLASK) content sync
 	@$(FLASK) demo
 	@echo "namalms läuft auf http://$(HOST):$(PORT) – beenden mit Strg+C"
-	@$(VENV)/bin/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	@$(VENV)/bin/gunicorn -c python:namalms.gunicorn_conf --bind $(HOST):$(PORT) wsgi:app
 
 test: $(VENV)/.installed $(NODE_DIR)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -9,9 +9,11 @@ from flask import Flask
 def create_app(test_config: dict | None = None, *, instance_path: str | None = None) -> Flask:
     """Build the application: config → extensions → blueprints → CLI. Wiring only.
 
-    ``instance_path`` (default: ``instance/`` of the project) holds the SQLite database, keys and
-    ``config.py``; tests give every app its own, so they never write into the checkout.
+    ``instance_path`` (default: ``NAMALMS_INSTANCE_PATH``, else ``instance/`` of the project) holds
+    the SQLite database, keys and ``config.py``; tests give every app its own, so they never write
+    into the checkout.
     """
+    instance_path = instance_path or os.environ.get("NAMALMS_INSTANCE_PATH") or None
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     from namalms import config
 
@@ -21,9 +23,13 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
         config.apply_environment(app.config)
     else:
         app.config.from_mapping(test_config)
-    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)  # keys and database: owner only
     config.finish(app.config, app.instance_path)
 
+    from namalms import keys, observability
+
+    observability.init_app(app)  # first: every later hook and log line has the request id
+    keys.init_app(app)
     from namalms.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -46,11 +52,13 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
 
     from namalms import models  # noqa: F401  (registers every table)
     from namalms import (
-        api, auth, credentials, errors, learner, office, public, ratelimit, reference, trainer, unit_of_work, verify, web,
+        api, auth, credentials, errors, forms, learner, office, public, ratelimit, reference, trainer, unit_of_work,
+        verify, web,
     )
 
     unit_of_work.init_app(app)
     web.init_app(app)
+    forms.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
     public.init_app(app)

@@ -218,12 +218,19 @@ def certificates_reissue(number: str, reason: str) -> None:
 @certificates_cli.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--public-key", "public_key_file", type=click.Path(exists=True, dir_okay=False),
-              help="PEM file of the issuer's public key (default: this installation's key)")
+              help="PEM file of the issuer's public key (default: the key of this installation's key ring "
+                   "with the key id the file names)")
 def certificates_verify(file: str, public_key_file: str | None) -> None:
     """Check a downloaded certificate file: the signed JSON, or the Open Badges 3.0 credential
-    (signature, issuer, revocation status, tampering)."""
+    (signature, issuer, revocation status, tampering).
+
+    For the signed JSON the exit status is 0 valid; 1 the signature does not check out; 3 genuine,
+    but revoked or superseded. The file's own "status" block is not signed and is never trusted: the
+    status is looked up live. A certificate this installation does not know is reported as such.
+    """
     import json
 
+    from namalms import keys
     from namalms.certificates import signing
     from namalms.services import certificates as service
 
@@ -236,16 +243,46 @@ def certificates_verify(file: str, public_key_file: str | None) -> None:
         _verify_open_badge(file, document)
         return
     if public_key_file:
-        key = signing.public_key_from_pem(Path(public_key_file).read_bytes())
+        try:
+            key = signing.public_key_from_pem(Path(public_key_file).read_bytes())
+        except ValueError as error:
+            click.echo(f"error: {public_key_file}: {error}", err=True)
+            sys.exit(2)
     else:
-        key = service.signing_key().public_key()
+        kid = document.get("key_id") if isinstance(document, dict) else None
+        key = keys.public_key(kid) if isinstance(kid, str) else None
+        if key is None:
+            click.echo(f"INVALID: the file names key id {kid!r}, which is not in this installation's key ring "
+                       f"(pass the issuer's key with --public-key, see /verify/keys.json)", err=True)
+            sys.exit(1)
     result = signing.verify_document(document, key)
     if not result.ok:
         click.echo(f"INVALID: {result.message}", err=True)
         sys.exit(1)
     snapshot = document["snapshot"]
-    click.echo(f"VALID: {snapshot.get('number')} – {snapshot.get('certificate', {}).get('title')} – "
-               f"{snapshot.get('holder', {}).get('name')} ({result.message})")
+    what = (f"{snapshot.get('number')} – {snapshot.get('certificate', {}).get('title')} – "
+            f"{snapshot.get('holder', {}).get('name')}")
+    code = snapshot.get("verification_code")
+    certificate = service.find_by_code(code) if isinstance(code, str) and code else None
+    if certificate is None or certificate.number != snapshot.get("number"):
+        click.echo(f"SIGNATURE VALID: {what} ({result.message}). STATUS NOT CHECKED: this installation does "
+                   f"not know the certificate; ask the issuer ({snapshot.get('verify_url') or 'its /verify page'}).")
+        return
+    if certificate.signature != document.get("signature"):
+        click.echo(f"WARNING: the signature stored here for {certificate.number} differs from the file's",
+                   err=True)
+    status = service.status_of(certificate)
+    if certificate.status == "revoked":
+        reason = status.get("reason_label") or status.get("reason_category") or "no reason given"
+        click.echo(f"REVOKED: {what} – revoked on {status.get('revoked_at', '?')[:10]} ({reason}); "
+                   f"the signature is genuine, the certificate is no longer valid.")
+        sys.exit(3)
+    if certificate.status == "superseded":
+        successor = status.get("superseded_by") or "a newer certificate"
+        click.echo(f"SUPERSEDED: {what} – replaced by {successor}; the signature is genuine, this version is "
+                   f"no longer valid.")
+        sys.exit(3)
+    click.echo(f"VALID: {what} ({result.message}; status looked up in this installation's database)")
 
 
 def _verify_open_badge(file: str, document: dict) -> None:
@@ -286,7 +323,7 @@ def certificates_export_ob3(number: str, file: str | None) -> None:
 
 def init_app(app: Flask) -> None:
     # Further commands live beside the code they drive and attach themselves to these groups.
-    from namalms import cli_accounts, cli_publishing, cli_tokens, cli_xapi  # noqa: F401
+    from namalms import backup, cli_accounts, cli_publishing, cli_tokens, cli_xapi  # noqa: F401
 
     app.cli.add_command(certificates_cli)
     app.cli.add_command(content_cli)
@@ -297,3 +334,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli_accounts.mail_cli)
     app.cli.add_command(cli_accounts.notifications_cli)
     app.cli.add_command(cli_accounts.accounts_cli)
+    app.cli.add_command(backup.backup_cli)

@@ -69,6 +69,18 @@ class Defaults:
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted. None means one
     # behind HTTPS (the app never terminates TLS itself) and none otherwise.
     PROXY_HOPS = None
+    # A database that hangs must not hang the site: connecting gives up after this many seconds
+    # (PostgreSQL's minimum is 2), a statement after DATABASE_STATEMENT_TIMEOUT seconds, and SQLite
+    # waits at most DATABASE_BUSY_TIMEOUT seconds for another writer. The page then says 503.
+    DATABASE_CONNECT_TIMEOUT = 2
+    DATABASE_STATEMENT_TIMEOUT = 15
+    DATABASE_BUSY_TIMEOUT = 10
+    # The check of an uploaded or edited module (it renders Markdown) is stopped after this long.
+    CONTENT_CHECK_TIMEOUT = 20
+    # /healthz answers within this many seconds, whatever the database does.
+    HEALTH_CHECK_TIMEOUT = 1.5
+    # "json" (one line per event, for production) or "text"; None: json outside development.
+    LOG_FORMAT = None
 
 
 def normalise_database_url(url: str) -> str:
@@ -95,7 +107,10 @@ def apply_environment(config: dict) -> None:
         config["CONTENT_DIR"] = content
     for name, key, convert in ENVIRONMENT:
         if (value := os.environ.get(name)) is not None and value != "":
-            config[key] = convert(value)
+            try:
+                config[key] = convert(value)
+            except ValueError:
+                raise RuntimeError(f"{name} must be a number, not {value!r}") from None
 
 
 def _flag(value: str) -> bool:
@@ -109,12 +124,19 @@ ENVIRONMENT = [
     ("NAMALMS_MAIL_REPLY_TO", "MAIL_REPLY_TO", str),
     ("NAMALMS_HTTPS", "HTTPS", _flag),
     ("NAMALMS_PROXY_HOPS", "PROXY_HOPS", int),
+    ("NAMALMS_TRUSTED_PROXIES", "PROXY_HOPS", int),  # the same setting under its older name
     ("NAMALMS_RETENTION_INACTIVE_MONTHS", "RETENTION_INACTIVE_MONTHS", int),
     ("NAMALMS_RETENTION_UNCONFIRMED_DAYS", "RETENTION_UNCONFIRMED_DAYS", int),
     # Optional forwarding of xAPI statements to a learning record store (see namalms/lrs.py).
     ("NAMALMS_LRS_URL", "LRS_URL", str),
     ("NAMALMS_LRS_USERNAME", "LRS_USERNAME", str),
     ("NAMALMS_LRS_PASSWORD", "LRS_PASSWORD", str),
+    # Operations: the signing key ring, log format, database timeouts (see Defaults).
+    ("NAMALMS_SIGNING_KEY_FILE", "SIGNING_KEY_FILE", str),
+    ("NAMALMS_LOG_FORMAT", "LOG_FORMAT", str),
+    ("NAMALMS_DB_CONNECT_TIMEOUT", "DATABASE_CONNECT_TIMEOUT", float),
+    ("NAMALMS_DB_STATEMENT_TIMEOUT", "DATABASE_STATEMENT_TIMEOUT", float),
+    ("NAMALMS_DB_BUSY_TIMEOUT", "DATABASE_BUSY_TIMEOUT", float),
 ]
 
 
@@ -157,12 +179,19 @@ def finish(config: dict, instance_path: str) -> None:
     _finish_https(config)
     _check_mail_url(config, instance_path)
     options = config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    connect_args = options.setdefault("connect_args", {})
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # Several gunicorn workers and test threads share one file: wait for locks
-        # instead of failing at once.
-        options.setdefault("connect_args", {"timeout": 30})
+        # Several gunicorn workers and test threads share one file: wait a while for another
+        # writer's lock instead of failing at once (sqlite3 sets SQLite's busy timeout from it).
+        connect_args.setdefault("timeout", float(_setting(config, "DATABASE_BUSY_TIMEOUT")))
+        create_private_sqlite_file(config["SQLALCHEMY_DATABASE_URI"])
     else:
         options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_timeout", max(1.0, float(_setting(config, "DATABASE_CONNECT_TIMEOUT"))))
+        if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+            connect_args.setdefault("connect_timeout", max(2, round(float(_setting(config, "DATABASE_CONNECT_TIMEOUT")))))
+            statement_ms = int(float(_setting(config, "DATABASE_STATEMENT_TIMEOUT")) * 1000)
+            connect_args.setdefault("options", f"-c statement_timeout={statement_ms}")
 
 
 def _finish_https(config: dict) -> None:
@@ -185,3 +214,29 @@ def _check_mail_url(config: dict, instance_path: str) -> None:
         parse_mail_url(config.get("MAIL_URL", ""), default_outbox=str(Path(instance_path) / "outbox"))
     except MailUrlError as error:
         raise RuntimeError(f"NAMALMS_MAIL_URL / MAIL_URL cannot be used: {error}") from None
+
+
+def _setting(config: dict, name: str):
+    """A setting from ``config``, else its default (``finish`` also runs on plain dicts)."""
+    return config.get(name, getattr(Defaults, name))
+
+
+def create_private_sqlite_file(uri: str) -> None:
+    """Create a new SQLite database file readable by its owner only (0600).
+
+    SQLite would create it with the process umask (usually world-readable); its journal files
+    inherit the mode of the database file. An existing file is left as it is.
+    """
+    from sqlalchemy.engine import make_url
+
+    database = make_url(uri).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass

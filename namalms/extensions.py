@@ -38,7 +38,7 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    # The busy timeout comes from the connect argument `timeout` (config DATABASE_BUSY_TIMEOUT).
     cursor.close()
 
 

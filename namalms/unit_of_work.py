@@ -50,6 +50,18 @@ def finish(*, commit: bool) -> None:
         db.session.rollback()
 
 
+def abandon() -> None:
+    """Roll back after a failure, even when the connection is already broken (error pages).
+
+    A dead connection had nothing saved and has nothing to undo; its error must not stop the
+    German error page from being drawn.
+    """
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the session is reset either way
+        db.session.close()
+
+
 @contextmanager
 def unit_of_work() -> Iterator[UnitOfWork]:
     """Everything inside is saved together when the block ends normally, or not at all."""

@@ -36,13 +36,47 @@ def role_required(*roles: str):
 MAX_ID = 2**63 - 1
 
 
-def requested_id(args, name: str) -> int | None:
-    """A positive row id from the query string, or None for anything else (text, '²', 2**70)."""
-    raw = (args.get(name) or "").strip()
+def parse_id(raw) -> int | None:
+    """A positive row id from text, or None for anything else (text, '²', '٣', 2**70)."""
+    raw = (raw or "").strip() if isinstance(raw, str) else ""
     if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
         return None
     value = int(raw)
     return value if 0 < value <= MAX_ID else None
+
+
+def requested_id(args, name: str) -> int | None:
+    """A positive row id from the query string or a form, or None for anything else."""
+    return parse_id(args.get(name))
+
+
+def requested_ids(args, name: str) -> list[int]:
+    """Every valid row id among the values of ``name`` (checkbox lists); the rest is ignored."""
+    return [value for raw in args.getlist(name) if (value := parse_id(raw)) is not None]
+
+
+def _has_nul(values) -> bool:
+    return any("\x00" in value for value in values if isinstance(value, str))
+
+
+def reject_nul_bytes():
+    """Refuse a request whose URL, parameters, form fields or file names contain a NUL byte.
+
+    No text in this application may contain one, and PostgreSQL refuses to store or even
+    compare it; so it is refused here, once, for every route – with 400, never a 500.
+    """
+    if "\x00" in request.path or _has_nul(request.args.keys()) or _has_nul(request.args.values()):
+        found = True
+    elif request.method in ("POST", "PUT", "PATCH"):
+        found = (_has_nul(request.form.keys()) or _has_nul(request.form.values())
+                 or _has_nul(f.filename for f in request.files.values()))
+    else:
+        found = False
+    if found:
+        if request.path.startswith("/api/"):
+            return {"error": "Invalid request: NUL bytes are not allowed."}, 400
+        abort(400)
+    return None
 
 
 class IdConverter(BaseConverter):
@@ -119,6 +153,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["scrollable_tables"] = scrollable_tables
     app.jinja_env.filters["unit_navigation"] = unit_navigation
     app.jinja_env.globals["SDG_SHORT_NAMES"] = SDG_SHORT_NAMES
+    app.before_request(reject_nul_bytes)
     app.jinja_env.filters["date"] = formatting.format_date
     app.jinja_env.filters["datetime"] = formatting.format_datetime
     app.jinja_env.filters["minutes"] = lambda minutes: formatting.format_duration(minutes or None)

@@ -44,10 +44,14 @@ def unauthorized():
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only follow redirects to our own site (no open redirect)."""
-    if not target:
+    """Only follow redirects to our own site (no open redirect), and only plain paths: a CR/LF
+    would break the Location header, a backslash makes browsers read "/\\evil" as "//evil"."""
+    if not target or any(ord(char) < 32 or ord(char) == 127 or char == "\\" for char in target):
         return None
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # "http://[bad]/x": not even a URL
+        return None
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target

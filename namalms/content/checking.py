@@ -163,13 +163,52 @@ def visible_children(folder: Path) -> list[Path]:
                   key=lambda p: p.name)
 
 
+# Text files (modules, course.yml, …) are refused above this size before they are parsed or
+# rendered: the biggest shipped module has 25 KB, and rendering Markdown costs more than linear
+# time (1 MB took 18 s). Images follow the upload limit of namalms.content.images.
+MAX_TEXT_BYTES = 512 * 1024
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+
+
+def size_text(size: int) -> str:
+    """A file size for people: "512 KB", "45,2 MB"."""
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} KB"
+    return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
+
+
+def too_large(path: str, size: int, limit: int) -> Problem:
+    return Problem(path, 1, f"Datei ist zu groß ({size_text(size)}; erlaubt sind höchstens {size_text(limit)}) – "
+                            f"bitte kürzen oder auf mehrere Module aufteilen")
+
+
+def text_problem(raw: bytes, path: str) -> Problem | None:
+    """Why a text file is refused before it is even parsed: too large, or a NUL byte in it."""
+    if len(raw) > MAX_TEXT_BYTES:
+        return too_large(path, len(raw), MAX_TEXT_BYTES)
+    position = raw.find(b"\x00")
+    if position >= 0:
+        return Problem(path, raw.count(b"\n", 0, position) + 1,
+                       "Datei enthält ein NUL-Zeichen (Byte 0x00) – bitte als reine Textdatei (UTF-8) speichern")
+    return None
+
+
 def read_text(root: Path, relative: str, problems: list[Problem]) -> str | None:
-    """Read a UTF-8 text file; a missing file or another encoding is a problem, not a crash."""
+    """Read a UTF-8 text file; a missing, too large or binary file or another encoding is a
+    problem, not a crash (and a huge file is not even read)."""
     path = root / relative
     if not path.is_file():
         problems.append(Problem(relative, 1, "Datei fehlt"))
         return None
+    size = path.stat().st_size
+    if size > MAX_TEXT_BYTES:
+        problems.append(too_large(relative, size, MAX_TEXT_BYTES))
+        return None
     raw = path.read_bytes()
+    refusal = text_problem(raw, relative)
+    if refusal is not None:
+        problems.append(refusal)
+        return None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -19,14 +19,18 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 from urllib.parse import unquote, urlsplit
 
-from namalms.content.checking import (
+from namalms.content.checking import (  # noqa: F401  (MAX_*_BYTES, size_text: used via the loader too)
     ID_PATTERN,
+    MAX_IMAGE_BYTES,
+    MAX_TEXT_BYTES,
     Report as _Report,
     describe as _describe,
     parse_yaml as _parse_yaml,
     read_text as _read_text,
     sha256 as _sha256,
+    size_text,
     split_front_matter as _split_front_matter,
+    text_problem,
     type_message as _type_message,
     visible_children as _visible_children,
 )
@@ -48,7 +52,7 @@ from namalms.content.model import (
 from namalms.content.reference import (
     GLOSSARY_FILE, WORKAIDS_DIR, check_links, load_glossary, load_workaids, scan_workaids,
 )
-from namalms.content.render import dropped_elements, extract_images, is_external_or_absolute
+from namalms.content.render import dropped_elements, extract_images, is_external_or_absolute, url_scheme
 from namalms.domain.quiz import answer_leaks
 from namalms.domain.rules import Catalog, CourseInfo, find_certificate_cycles, validate_rule
 from namalms.formatting import parse_date
@@ -63,6 +67,7 @@ PAGE_IDS = ("datenschutz", "impressum", "barrierefreiheit")
 PAGE_KEYS = ("id", "title", "stand")
 IMAGE_DIR = "img"
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
+
 
 DISTRICT_KINDS = ("kreis", "kreisfreie-stadt", "ausserhalb")
 QUIZ_KINDS = ("single", "multiple")
@@ -158,7 +163,11 @@ def parse_module(text: str, path: str, course_id: str) -> tuple[ModuleSource | N
 
     ``path`` is the content-root-relative path used in problems and to resolve image paths.
     Returns the module (``is_required`` defaults to True) or None together with the problems.
+    A text above ``MAX_TEXT_BYTES`` or with a NUL byte is refused at once, unparsed.
     """
+    refusal = text_problem(text.encode("utf-8", errors="replace"), path)
+    if refusal is not None:
+        return None, [refusal]
     draft = _parse_module_draft(text, path, course_id)
     return draft.module, draft.report.problems
 
@@ -205,7 +214,7 @@ def resolve_image_path(module_path: str, src: str) -> str | None:
     """
     if not src.strip() or is_external_or_absolute(src):
         return None
-    parts = urlsplit(src.strip())
+    parts = urlsplit(src.strip())  # parses: is_external_or_absolute said so
     relative = unquote(parts.path).replace("\\", "/")
     joined = posixpath.normpath(posixpath.join(posixpath.dirname(module_path), relative))
     if joined == ".." or joined.startswith(("../", "/")) or joined == ".":
@@ -290,6 +299,11 @@ def _read_assets(root: Path, layout: _Layout, problems: list[Problem]) -> dict[s
     """Read every image and check that its bytes match its file extension."""
     assets = {}
     for relative in layout.image_files:
+        size = (root / relative).stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            problems.append(Problem(relative, 1, f"Bild ist zu groß ({size_text(size)}; erlaubt sind höchstens "
+                                                 f"{size_text(MAX_IMAGE_BYTES)})"))
+            continue
         data = (root / relative).read_bytes()
         label, matches = _IMAGE_SIGNATURES[Path(relative).suffix.lower()]
         if not matches(data):
@@ -387,7 +401,8 @@ def _load_module(root: Path, path: str, course: _CourseDraft,
     text = _read_text(root, path, problems)
     if text is None:
         draft = _ModuleDraft(path, _Report(path))
-        text = (root / path).read_bytes().decode("utf-8", errors="replace")
+        with open(root / path, "rb") as handle:  # enough to find the id line of a broken or huge file
+            text = handle.read(64 * 1024).decode("utf-8", errors="replace")
     else:
         draft = _parse_module_draft(text, path, course.id or course.folder)
         problems.extend(draft.report.problems)
@@ -617,7 +632,13 @@ def _image_references(body: str, body_line: int, path: str,
     """Check every image of the body (source, alt text, location) and locate it by line."""
     refs = []
     search_from: dict[str, int] = {}
-    for image in extract_images(body):
+    try:
+        images = extract_images(body)
+    except RecursionError:  # Python-Markdown recurses once per level of nested lists or quotes
+        report.add(body_line, "Der Text ist zu tief verschachtelt (Listen oder Zitate in sehr vielen Ebenen) und "
+                              "lässt sich nicht darstellen – bitte die Gliederung vereinfachen")
+        return ()
+    for image in images:
         position = body.find(image.src, search_from.get(image.src, 0)) if image.src else -1
         if position >= 0:
             search_from[image.src] = position + len(image.src)
@@ -637,7 +658,11 @@ def _check_image(src: str, alt: str | None, path: str, line: int, report: _Repor
     if not src.strip():
         report.add(line, "Bild ohne Quelle (src fehlt)")
         return None
-    scheme = urlsplit(src.strip()).scheme.lower()
+    scheme = url_scheme(src)
+    if scheme is None:
+        report.add(line, f"Bildadresse „{shown}“ ist keine gültige Adresse – bitte das Bild im Ordner img/ "
+                         f"ablegen und relativ einbinden, z. B. img/bild.png")
+        return None
     if scheme == "data":
         report.add(line, "eingebettete data:-Bilder sind nicht erlaubt – bitte als Datei im "
                          "Ordner img/ ablegen")

@@ -179,10 +179,20 @@ def extract_images(text: str) -> tuple[ImageInMarkdown, ...]:
     return tuple(collector.images)
 
 
+def url_scheme(url: str) -> str | None:
+    """The scheme of ``url`` in lower case ("" for a relative path), or None when ``url`` cannot be
+    parsed at all (``http://[bad]/x``: a broken IPv6 host makes urlsplit raise)."""
+    try:
+        return urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return None
+
+
 def is_external_or_absolute(url: str) -> bool:
-    """True for URLs with a scheme (``https:``, ``data:``…), protocol-relative or root paths."""
+    """True for URLs with a scheme (``https:``, ``data:``…), protocol-relative or root paths, and
+    for addresses too broken to parse (they are certainly not a file of the course)."""
     stripped = url.strip()
-    return bool(urlsplit(stripped).scheme) or stripped.startswith(("/", "\\"))
+    return url_scheme(stripped) != "" or stripped.startswith(("/", "\\"))
 
 
 # --- Markdown --------------------------------------------------------------------------------

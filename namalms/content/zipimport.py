@@ -9,8 +9,10 @@ What is refused, all reported together in German so a trainer fixes the archive 
   characters – anything that could point outside the course folder;
 - symbolic links (recognised by the Unix mode in ``external_attr``), encrypted members;
 - duplicate names (also when they differ only in upper/lower case);
-- more than ``max_entries`` entries or more than ``max_total_bytes`` once unpacked. Sizes are
-  counted while reading, with a byte cap, because the sizes in the ZIP headers can lie;
+- more than ``max_entries`` entries or more than ``max_total_bytes`` once unpacked, and any one
+  member above the limit of its kind (a text file above 512 KB, an image above 5 MB): refused
+  before it is decompressed. Sizes are counted while reading, with a byte cap, because the
+  sizes in the ZIP headers can lie;
 - every file that is not part of a course folder: ``course.yml``, ``*.md`` and
   ``img/*.png|jpg|jpeg|webp``, all in one course folder.
 
@@ -25,6 +27,8 @@ import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
+
+from namalms.content.loader import MAX_IMAGE_BYTES, MAX_TEXT_BYTES, size_text
 
 MAX_ENTRIES = 300
 MAX_TOTAL_BYTES = 50 * 1024 * 1024
@@ -195,7 +199,12 @@ def _read_members(archive: zipfile.ZipFile, relative: dict[str, zipfile.ZipInfo]
         problems.append(f"Die ZIP-Datei ist entpackt größer als {limit_mb} MB.")
         return files
     for inner, info in relative.items():
-        remaining = max_total_bytes - total
+        limit = MAX_IMAGE_BYTES if inner.lower().endswith(IMAGE_SUFFIXES) else MAX_TEXT_BYTES
+        if info.file_size > limit:
+            problems.append(f"„{_shown(info.filename)}“: Datei ist zu groß ({size_text(info.file_size)}; erlaubt "
+                            f"sind höchstens {size_text(limit)}).")
+            continue
+        remaining = min(max_total_bytes - total, limit)
         try:
             with archive.open(info) as handle:
                 content = handle.read(remaining + 1)
@@ -204,6 +213,9 @@ def _read_members(archive: zipfile.ZipFile, relative: dict[str, zipfile.ZipInfo]
                             f"Größenangabe stimmt nicht.")
             continue
         if len(content) > remaining:
+            if remaining == limit:  # the header understated this member's size
+                problems.append(f"„{_shown(info.filename)}“: Datei ist zu groß (mehr als {size_text(limit)}).")
+                continue
             problems.append(f"Die ZIP-Datei ist entpackt größer als {limit_mb} MB "
                             f"(abgebrochen bei „{_shown(info.filename)}“).")
             return files

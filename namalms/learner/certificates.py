@@ -11,6 +11,7 @@ from namalms.learner.views import bp
 from namalms.extensions import read_only
 from namalms.services import certificates as certificate_service
 from namalms.unit_of_work import write_transaction
+from namalms.verify import integrity_error_page
 
 
 def own_certificate(number: str):
@@ -20,6 +21,15 @@ def own_certificate(number: str):
         abort(404)
     if certificate.user_id != current_user.id and current_user.role != "admin":
         abort(404)  # not 403: do not confirm that a number exists
+    return certificate
+
+
+def sound_certificate(number: str):
+    """``own_certificate`` whose stored data still matches its signature; otherwise the view
+    answers with the integrity error page instead of handing out the document."""
+    certificate = own_certificate(number)
+    if not certificate_service.integrity_of(certificate).ok:
+        abort(Response(*integrity_error_page(certificate)))
     return certificate
 
 
@@ -35,7 +45,7 @@ def certificates():
 @read_only
 @login_required
 def certificate(number: str):
-    certificate = own_certificate(number)
+    certificate = sound_certificate(number)
     if certificate.user_id == current_user.id and certificate.seen_at is None:
         with write_transaction():  # the first look only: the "new certificate" notice goes
             certificate_service.mark_seen(certificate)
@@ -53,7 +63,7 @@ def certificate(number: str):
 def certificate_pdf(number: str):
     """The PDF as stored for the certificate's current state; built (and stored) only when the
     certificate is new, or its status or the layout changed since the last download."""
-    certificate = own_certificate(number)
+    certificate = sound_certificate(number)
     stamp = certificate_service.stamp_for(certificate)
     state = certificate_service.pdf_state(certificate, stamp)
     filename = f"{certificate.number}{'-' + stamp.word.lower() if stamp else ''}.pdf"
@@ -73,7 +83,7 @@ def certificate_pdf(number: str):
 @read_only
 @login_required
 def certificate_json(number: str):
-    certificate = own_certificate(number)
+    certificate = sound_certificate(number)
     body = json.dumps(certificate_service.document_for(certificate), ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="{certificate.number}.json"'})

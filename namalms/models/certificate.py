@@ -62,7 +62,7 @@ class Certificate(db.Model):
     key_id: Mapped[str] = mapped_column(String(32), default="")
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revocation_category: Mapped[str | None] = mapped_column(String(20))
-    revocation_reason: Mapped[str | None] = mapped_column(Text)
+    revocation_reason: Mapped[str | None] = mapped_column(Text, info={"max_length": 5000})
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Open Badges 3.0: the certificate's bit in the revocation status list (stable for life, never

@@ -1,6 +1,8 @@
 """Programme office home (/office/): the certification status of every learner, and its export."""
 from __future__ import annotations
 
+from itertools import chain
+
 from flask import Response, render_template, request, stream_with_context
 
 from namalms.formats import csv_export
@@ -21,30 +23,48 @@ def index():
                            sorts=office_queries.SORTS), status
 
 
+def _checked_export(make_response):
+    """Validate the filters before anything is streamed: a broken filter is the status page with
+    its German messages (400), never a download that starts with 200 and breaks off."""
+    filters, errors = office_queries.parse_filters(request.args)
+    catalog = office_queries.load_status_catalog()
+    errors.update(catalog.unknown(filters))
+    if errors:
+        return index()
+    return make_response(filters, catalog)
+
+
 @bp.route("/zertifizierungsstand.csv")
 @role_required("admin")
 def export_csv():
-    filters, _ = office_queries.parse_filters(request.args)
-    return csv_response(filters)
+    return _checked_export(csv_response)
 
 
 @bp.route("/zertifizierungsstand.xlsx")
 @role_required("admin")
 def export_xlsx():
-    filters, _ = office_queries.parse_filters(request.args)
-    return xlsx_response(filters)
+    return _checked_export(xlsx_response)
+
+
+def _first_batch_read(rows):
+    """Read the first rows now, before the response starts: a failing query (database gone,
+    statement timeout) becomes a 503 page instead of a download cut off after its 200."""
+    rows = iter(rows)
+    first = next(rows, None)
+    return rows if first is None else chain([first], rows)
 
 
 def csv_response(filters: office_queries.StatusFilters, catalog: office_queries.StatusCatalog | None = None) -> Response:
     """The filtered list as a streamed CSV file for German Excel (shared with the API)."""
     header, rows = office_queries.export_table(filters, catalog=catalog)
-    return _download(csv_export.csv_chunks(header, rows), "text/csv; charset=utf-8",
+    return _download(csv_export.csv_chunks(header, _first_batch_read(rows)), "text/csv; charset=utf-8",
                      office_queries.export_filename("csv"))
 
 
 def xlsx_response(filters: office_queries.StatusFilters, catalog: office_queries.StatusCatalog | None = None) -> Response:
     """The filtered list as a streamed XLSX workbook (shared with the API)."""
     header, rows = office_queries.export_table(filters, catalog=catalog)
+    rows = _first_batch_read(rows)
     widths = [7, 28, 32, 26, 24, 22, 26, 16, 16] + [18] * (len(header) - 10) + [80]
     chunks = csv_export.xlsx_chunks(header, rows, sheet_name="Zertifizierungsstand", column_widths=widths)
     return _download(chunks, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length
 from namalms.services import ServiceError
 from namalms.services import tokens as service
 from namalms.unit_of_work import refuse
-from namalms.web import role_required
+from namalms.web import requested_id, role_required
 
 from namalms.office.blueprint import bp
 
@@ -52,7 +52,8 @@ def tokens():
             form = TokenForm(formdata=None)
             form.expires_on.data = service.default_expiry().isoformat()
     # ?revoke=ID asks for confirmation first: a mis-click must not cut off a working tool.
-    confirm = service.find_token(request.args.get("revoke", 0, type=int)) if "revoke" in request.args else None
+    revoke = requested_id(request.args, "revoke")
+    confirm = service.find_token(revoke) if revoke is not None else None
     response = render_template("office/tokens.html", form=form, new=new, confirm=confirm,
                                tokens=service.list_tokens())
     status = 422 if request.method == "POST" and new is None else 200

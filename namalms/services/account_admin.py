@@ -15,16 +15,27 @@ from namalms.extensions import db
 from namalms.models import ROLES, AuditEvent, Certificate, Enrollment, Region, User
 from namalms.pagination import Page, paginate
 from namalms.services import ServiceError
-from namalms.services.accounts import create_user, find_user_by_email
+from namalms.services.accounts import create_user, find_user_by_email, password_problem
 from namalms.services.audit import record_audit
 
 # No 0/O, 1/l/I: an initial password is read off a screen and typed in by someone else.
 PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
-def generate_password(groups: int = 4, size: int = 4) -> str:
-    """A random initial password like "k7Hm-Qx4p-Z9rt-b3Fw" (about 95 bits), easy to copy by hand."""
-    return "-".join("".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(size)) for _ in range(groups))
+def generate_password(groups: int = 4, size: int = 4, *, email: str = "", name: str = "",
+                      min_length: int = 10) -> str:
+    """A random initial password like "k7Hm-Qx4p-Z9rt-b3Fw" (about 95 bits), easy to copy by hand.
+
+    It must pass the very policy it is checked against (``password_problem``), which refuses a
+    password containing the person's name: for a trainer named "T" most random passwords do.
+    So candidates are drawn until one passes (a few draws at most), with enough groups for the
+    configured minimum length.
+    """
+    groups = max(groups, -(-(min_length + 1) // (size + 1)))
+    while True:
+        candidate = "-".join("".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(size)) for _ in range(groups))
+        if password_problem(candidate, email=email, name=name, min_length=min_length) is None:
+            return candidate
 
 
 def _audit(action: str, user: User, *, actor: User, reason: str = "", data: dict | None = None) -> None:
@@ -89,7 +100,7 @@ def create_trainer(*, name: str, email: str, actor: User, password: str = "",
     if find_user_by_email(email) is not None:
         raise ServiceError("Mit dieser E-Mail-Adresse gibt es bereits ein Konto. Ändern Sie dort "
                            "gegebenenfalls die Rolle.", "email")
-    generated = None if password else generate_password()
+    generated = None if password else generate_password(email=email, name=name, min_length=min_length)
     user = create_user(email=email, name=name, role="trainer", password=password or generated,
                        min_length=min_length)
     _audit("user_created", user, actor=actor,

@@ -7,6 +7,7 @@ from functools import cache
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from namalms.extensions import db
@@ -83,6 +84,23 @@ def _check_new_account(email: str, name: str, password: str, min_length: int) ->
     return email
 
 
+def _insert_account(user: User) -> User:
+    """Insert a new account; a concurrent registration with the same address loses cleanly.
+
+    The check before only sees committed accounts: two requests with the same e-mail can pass it
+    together, and the database's unique index decides. The loser gets the same German message
+    as if it had come second, not an error page.
+    """
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:
+        raise ServiceError(
+            "Mit dieser E-Mail-Adresse gibt es bereits ein Konto. Bitte melden Sie sich an.", "email",
+            english="an account with this e-mail address exists already") from None
+    return user
+
+
 def _district(district_id: str | None) -> District:
     """The chosen Kreis or kreisfreie Stadt, or a German message for the form field."""
     district = db.session.get(District, district_id) if district_id else None
@@ -113,9 +131,7 @@ def register_learner(
         region_id=district.region_id,
         municipality=municipality,
     )
-    db.session.add(user)
-    db.session.flush()
-    return user
+    return _insert_account(user)
 
 
 def create_user(
@@ -141,9 +157,7 @@ def create_user(
         region_id=district.region_id if district else None,
         municipality=municipality.strip(), email_confirmed_at=utcnow() if email_confirmed else None,
     )
-    db.session.add(user)
-    db.session.flush()
-    return user
+    return _insert_account(user)
 
 
 def check_password(user: User, password: str) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from namalms import content_cache
+from namalms import content_cache, keys
 from namalms.certificates import signing
 from namalms.domain.rules import Catalog, CourseInfo, Facts, Verdict, evaluate
 from namalms.extensions import db
@@ -35,6 +36,7 @@ from namalms.services import ServiceError
 from namalms.services import content_sync, notifications
 from namalms.services.audit import record_audit
 
+log = logging.getLogger(__name__)
 NUMBER_FORMAT = "NAMA-{year}-{serial:05d}"
 SNAPSHOT_VERSION = 1
 
@@ -409,29 +411,61 @@ def build_snapshot(user: User, definition: CertificateDefinition, certificate: C
 
 
 # --- signing and documents -----------------------------------------------------------------------
+#
+# A certificate is signed once, when it is issued: the signature and the id of the signing key
+# are stored beside the snapshot. Every download and every verification serves that stored
+# signature and checks it against the public key with the stored id (see namalms.keys), so a
+# snapshot changed in the database afterwards shows as an integrity error, never as "gültig".
 
 def signing_key():
-    """The Ed25519 key: from configuration, or instance/certificate_signing_key.pem (made once)."""
-    app = current_app._get_current_object()
-    cached = app.extensions.get("namalms_signing_key")
-    if cached is None:
-        pem = app.config.get("CERTIFICATE_SIGNING_KEY")
-        if pem:
-            cached = signing.private_key_from_pem(pem)
-        else:
-            cached = signing.load_or_create_private_key(Path(app.instance_path) / "certificate_signing_key.pem")
-        app.extensions["namalms_signing_key"] = cached
-    return cached
+    """The active Ed25519 key of this installation's key ring (see :mod:`namalms.keys`)."""
+    return keys.active_key()
 
 
-def public_key_pem() -> str:
-    return signing.public_key_pem(signing_key().public_key())
+def public_key_pem(kid: str | None = None) -> str | None:
+    """The PEM text of the key with id ``kid`` (default: the active key), or None if unknown."""
+    if kid is None:
+        return signing.public_key_pem(signing_key())
+    key = keys.public_key(kid)
+    return signing.public_key_pem(key) if key is not None else None
 
 
 def sign(certificate: Certificate) -> None:
+    """Sign the snapshot with the active key and store signature and key id (once, at issue)."""
     key = signing_key()
     certificate.signature = signing.sign_snapshot(certificate.snapshot, key)
-    certificate.key_id = signing.key_id(key.public_key())
+    certificate.key_id = signing.key_id(key)
+
+
+def integrity_of(certificate: Certificate) -> signing.Verification:
+    """Check the stored signature against the stored snapshot with the key the row names.
+
+    A failure (changed snapshot, unknown key, missing signature) is logged as an error: it means
+    the database was changed outside the application or a key went missing.
+    """
+    if certificate.is_holder_deleted:
+        # The anonymous record left after the holder deleted their account (services.privacy)
+        # keeps number, title, date and status and, by design, no signature: the holder's own
+        # signed file is the proof; the record only says whether that certificate still stands.
+        return signing.Verification(True, "anonymous record of a deleted account (not signed)")
+    if not certificate.signature or not certificate.key_id:
+        result = signing.Verification(False, "the certificate has no stored signature")
+    else:
+        key = keys.public_key(certificate.key_id)
+        if key is None:
+            result = signing.Verification(False, f"the signing key {certificate.key_id} is not in this "
+                                                 f"installation's key ring", certificate.key_id)
+        else:
+            result = signing.verify_document(_signed_part(certificate), key)
+    if not result.ok:
+        log.error("certificate %s (id %s) fails its integrity check: %s",
+                  certificate.number, certificate.id, result.message)
+    return result
+
+
+def _signed_part(certificate: Certificate) -> dict:
+    return {"snapshot": certificate.snapshot, "signature": certificate.signature,
+            "algorithm": signing.ALGORITHM, "key_id": certificate.key_id}
 
 
 def status_of(certificate: Certificate) -> dict:
@@ -517,15 +551,20 @@ def keep_pdf(certificate_id: int, state: str, data: bytes) -> None:
 
 
 def document_for(certificate: Certificate) -> dict:
-    """The downloadable JSON: signed snapshot plus the current (unsigned) status.
+    """The downloadable JSON: the stored snapshot and signature (never signed anew), the public
+    key with the stored id, and the certificate's status as of now, which is not signed.
 
-    The anonymous record left after the holder deleted their account is not signed again: the
+    The anonymous record left after the holder deleted their account carries no signature: the
     signed original is the file the holder kept.
     """
     if certificate.is_holder_deleted:
         return {"snapshot": certificate.snapshot, "status": status_of(certificate), "holder_deleted": True,
                 "note": "The holder deleted their account; their own signed certificate file proves the rest."}
-    return signing.signed_document(certificate.snapshot, signing_key(), status=status_of(certificate))
+    document = _signed_part(certificate)
+    document["public_key"] = public_key_pem(certificate.key_id)
+    document["status"] = dict(status_of(certificate), checked_at=utcnow().replace(microsecond=0).isoformat(),
+                              note="not signed: the current status is shown at verify_url")
+    return document
 
 
 def verify_url(code: str) -> str:

@@ -48,20 +48,22 @@ def _record(user: User, kind: str, *, module: Module | None = None, course_id: s
 def _insert_or_get(model, **keys):
     """Fetch the row with these unique keys, creating it if needed – safe under concurrent requests.
 
-    The row is locked for the rest of the transaction (PostgreSQL; SQLite serialises writers
-    anyway), so a double submit changes it once: the second request waits and sees the first.
+    Returns (row, created). The row is locked for the rest of the transaction (PostgreSQL;
+    SQLite serialises writers anyway), so a double submit changes it once: the second request
+    waits and sees the first. ``created`` is False when a concurrent request inserted the row
+    first, so the caller does not log the same event twice.
     """
     query = select(model).filter_by(**keys).with_for_update()
     row = db.session.scalar(query)
     if row is not None:
-        return row
+        return row, False
     try:
         with db.session.begin_nested():
             row = model(**keys)
             db.session.add(row)
     except IntegrityError:
-        row = db.session.scalar(query)
-    return row
+        return db.session.scalar(query), False
+    return row, True
 
 
 def enrollment_for(user: User, course_id: str) -> Enrollment | None:
@@ -73,7 +75,9 @@ def enrol(user: User, course: Course, *, at: datetime | None = None) -> tuple[En
     existing = enrollment_for(user, course.id)
     if existing is not None:
         return existing, False
-    enrollment = _insert_or_get(Enrollment, user_id=user.id, course_id=course.id)
+    enrollment, created = _insert_or_get(Enrollment, user_id=user.id, course_id=course.id)
+    if not created:  # a concurrent request (double click) enrolled first and logged it
+        return enrollment, False
     if at is not None:
         enrollment.enrolled_at = at
     enrolled_at = enrollment.enrolled_at or at or utcnow()
@@ -85,7 +89,7 @@ def enrol(user: User, course: Course, *, at: datetime | None = None) -> tuple[En
 
 
 def progress_for(user: User, module: Module) -> ModuleProgress:
-    return _insert_or_get(ModuleProgress, user_id=user.id, module_id=module.id)
+    return _insert_or_get(ModuleProgress, user_id=user.id, module_id=module.id)[0]
 
 
 def _require_enrolment(user: User, module: Module) -> None:

@@ -66,6 +66,12 @@ class WorkshopDraft:
     capacity: str = ""
 
 
+def _small_number(raw: str) -> bool:
+    """Plain ASCII digits, at most 9 of them ("²" and "٣" are digits to Python, not to us)."""
+    raw = raw.strip()
+    return raw.isascii() and raw.isdigit() and len(raw) <= 9
+
+
 def draft_from(workshop: Workshop) -> WorkshopDraft:
     """The form values of a scheduled workshop, in local time (for editing)."""
     start, end = to_local(workshop.starts_at), to_local(workshop.ends_at)
@@ -141,7 +147,7 @@ def _clean(draft: WorkshopDraft) -> dict:
     if (draft.duration or "").strip():
         if (draft.end_time or "").strip() or (draft.end_date or "").strip():
             raise ServiceError("Bitte geben Sie entweder eine Endzeit oder eine Dauer an, nicht beides.", "duration")
-        if not draft.duration.strip().isdigit() or not 1 <= int(draft.duration) <= MAX_DAYS * 24 * 60:
+        if not _small_number(draft.duration) or not 1 <= int(draft.duration.strip()) <= MAX_DAYS * 24 * 60:
             raise ServiceError("Bitte geben Sie die Dauer in ganzen Minuten an, z. B. 90.", "duration")
         ends_at = ics.ends_after(starts_at, int(draft.duration))
     else:
@@ -163,7 +169,7 @@ def _clean(draft: WorkshopDraft) -> dict:
     capacity = None
     if (draft.capacity or "").strip():
         raw = draft.capacity.strip()
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_CAPACITY:
+        if not _small_number(raw) or not 1 <= int(raw.strip()) <= MAX_CAPACITY:
             raise ServiceError("Bitte geben Sie die Zahl der Plätze als ganze Zahl ab 1 an – oder lassen Sie das "
                                "Feld leer, wenn es keine Begrenzung gibt.", "capacity")
         capacity = int(raw)

@@ -25,7 +25,7 @@ from namalms.services import publishing
 from namalms.services.trainer_courses import CourseNotAssigned
 from namalms.trainer.blueprint import bp, ensure_course, my_course_ids
 from namalms.unit_of_work import refuse
-from namalms.web import role_required
+from namalms.web import requested_id, role_required
 
 TRAINERS = ("trainer", "admin")
 _IMAGE_PATH = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*/img/[^/\\]+\.(?:png|jpe?g|webp)$", re.IGNORECASE)
@@ -79,7 +79,7 @@ def _preview(plan, *, module: Module | None, course: Course, message: str):
 def _handle_editor_post(*, module: Module | None, course: Course):
     """Shared by "edit module" and "new module": check, preview or publish the posted text."""
     source = request.form.get("source", "")
-    base_revision_id = request.form.get("base_revision_id", type=int)
+    base_revision_id = requested_id(request.form, "base_revision_id")
     message = request.form.get("message", "")
     action = request.form.get("action", "pruefen")
     keep = {"source": source, "module": module, "course": course, "message": message,
@@ -189,8 +189,8 @@ def content_revision(module_id: str, number: int):
 @role_required(*TRAINERS)
 def content_diff(module_id: str):
     module = _published_module(module_id)
-    old_number = request.args.get("alt", type=int)
-    new_number = request.args.get("neu", type=int)
+    old_number = requested_id(request.args, "alt")
+    new_number = requested_id(request.args, "neu")
     if old_number is None or new_number is None:
         flash("Bitte wählen Sie zwei Revisionen zum Vergleichen aus.", "error")
         return redirect(url_for("trainer.content_module", module_id=module.id))
@@ -210,8 +210,8 @@ def content_diff(module_id: str):
 @role_required(*TRAINERS)
 def content_restore(module_id: str):
     module = _published_module(module_id)
-    number = request.form.get("revision", type=int)
-    base_revision_id = request.form.get("base_revision_id", type=int)
+    number = requested_id(request.form, "revision")
+    base_revision_id = requested_id(request.form, "base_revision_id")
     if number is None:
         abort(400)
     try:

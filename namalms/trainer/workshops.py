@@ -20,7 +20,7 @@ from namalms.services.trainer_courses import CourseNotAssigned
 from namalms.trainer.blueprint import bp, ensure_course, my_course_ids
 from namalms.pagination import requested_page
 from namalms.unit_of_work import refuse
-from namalms.web import role_required
+from namalms.web import requested_ids, role_required
 
 # The confirmation form carries the uploaded file itself (compressed), so what is saved is
 # exactly what was previewed, re-read and re-matched – no state kept on the server. Form fields
@@ -180,7 +180,7 @@ def workshop(workshop_id: int):
 def workshop_attendance(workshop_id: int):
     workshop = db.get_or_404(Workshop, workshop_id)
     ensure_course(workshop.course_id)
-    ids = [int(v) for v in request.form.getlist("user_id") if v.isdigit()]
+    ids = requested_ids(request.form, "user_id")
     if not ids:
         flash("Bitte kreuzen Sie mindestens eine Person an, die teilgenommen hat.", "error")
         return redirect(url_for("trainer.workshop", workshop_id=workshop.id))

@@ -100,12 +100,17 @@ def database(args: argparse.Namespace):
 
 
 def make_app(url: str, engine_options: dict):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from namalms import create_app
+    from namalms.certificates.keyring import private_pem
 
     return create_app({
         "SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "SECRET_KEY": secrets.token_urlsafe(32), "WTF_CSRF_ENABLED": False,
         "CONTENT_DIR": str(PROJECT_ROOT / "content"),
+        # A throwaway signing key: the benchmark never touches the installation's real one.
+        "CERTIFICATE_SIGNING_KEY": private_pem(Ed25519PrivateKey.generate()).decode("ascii"),
     })
 
 

@@ -224,7 +224,8 @@ class Learner:
 
 
 def write_instance(instance: Path, database_url: str, public_url: str) -> None:
-    """The benchmark's instance folder: a fresh secret key (0600) and a config.py with the raised limits.
+    """The benchmark's instance folder: a fresh secret key (0600), its own certificate signing key
+    ring and a config.py with the raised limits.
 
     The app finds everything there, as a production installation would; nothing of the
     checkout's own instance/ is read or written.
@@ -233,6 +234,9 @@ def write_instance(instance: Path, database_url: str, public_url: str) -> None:
     fd = os.open(instance / "secret_key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_urlsafe(48))
+    from namalms.keys import ensure_signing_keys
+
+    ensure_signing_keys(str(instance))  # instance/signing-keys: the benchmark's own, never the installation's
     settings = {"SQLALCHEMY_DATABASE_URI": database_url, "PUBLIC_BASE_URL": public_url, **RAISED_LIMITS}
     (instance / "config.py").write_text(
         "# Written by tests/bench/bench_pages.py for one benchmark run; removed with it.\n"

@@ -134,8 +134,10 @@ def test_register_form_offers_every_district_grouped(client):
 def test_outside_the_test_suite_passwords_are_hashed_with_scrypt(tmp_path):
     """The suite hashes with one cheap round for speed; a real installation never does."""
     from namalms import create_app
+    from namalms.keys import ensure_signing_keys
     from namalms.services.accounts import _dummy_hash, hash_method, hash_password
 
+    ensure_signing_keys(str(tmp_path))  # a real installation refuses to start without its signing key
     production = create_app({"SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": "sqlite://"},
                             instance_path=str(tmp_path))
     with production.app_context():

@@ -20,7 +20,9 @@ from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from namalms.content.listing import CourseListing, ListingError, read_listing, set_order_line, write_listing
-from namalms.content.loader import load_tree
+from namalms.content.bounded import TooSlow, run_with_deadline
+from namalms.content.loader import LoadResult, load_tree, parse_module
+from namalms.content.model import Problem
 from namalms.extensions import db
 from namalms.models import ContentWrite
 from namalms.services import ServiceError
@@ -67,7 +69,30 @@ def check_candidate(changes: dict[str, bytes | None], *, replace_folder: str | N
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
-        return load_tree(candidate)
+        try:
+            return bounded_check(load_tree, candidate)
+        except TooSlow:
+            return LoadResult(None, [Problem(".", 1, too_slow_message())])
+
+
+def too_slow_message() -> str:
+    seconds = current_app.config.get("CONTENT_CHECK_TIMEOUT", 20)
+    return (f"Die Prüfung wurde nach {seconds:g} Sekunden abgebrochen: Der Text ist zu verschachtelt, um ihn "
+            f"darzustellen (z. B. sehr tief verschachtelte Listen oder Zitate). Bitte vereinfachen Sie die Gliederung.")
+
+
+def bounded_check(function, *args):
+    """Run a content check (it renders Markdown) with the deadline CONTENT_CHECK_TIMEOUT, in a child
+    process that is killed when it runs over (see namalms.content.bounded); ``TooSlow`` then."""
+    return run_with_deadline(function, *args, seconds=float(current_app.config.get("CONTENT_CHECK_TIMEOUT", 20)))
+
+
+def parse_module_bounded(source: str, path: str, course_id: str):
+    """``parse_module`` with the check's deadline; a text too slow to render is one German problem."""
+    try:
+        return bounded_check(parse_module, source, path, course_id)
+    except TooSlow:
+        return None, [Problem(path, 1, too_slow_message())]
 
 
 def write_files(changes: dict[str, bytes | None]) -> None:

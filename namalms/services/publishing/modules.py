@@ -14,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from namalms.content.diffing import Diff, unified_diff
-from namalms.content.loader import COURSE_FILE, ID_PATTERN, find_module_id, parse_module, resolve_image_path
+from namalms.content.loader import (
+    COURSE_FILE, ID_PATTERN, find_module_id, resolve_image_path, text_problem,
+)
 from namalms.content.model import ContentTree, ModuleSource, Problem
 from namalms.content.render import render_markdown
 from namalms.extensions import db
@@ -23,7 +25,8 @@ from namalms.services import ServiceError
 from namalms.services.audit import record_audit
 from namalms.services.content_sync import asset_url, publish_course, publish_module
 from namalms.services.publishing.files import (
-    check_candidate, clean_message, content_root, course_folder, course_source, normalise_text, read_course_listing,
+    check_candidate, clean_message, content_root, course_folder, course_source, normalise_text, parse_module_bounded,
+    read_course_listing,
     rewrite_course_listing, with_order, write_files,
 )
 from namalms.services.publishing.overview import Affected, affected_learners
@@ -106,7 +109,7 @@ def plan_module_edit(module_id: str, source: str, *, base_revision_id: int | Non
                       base_revision_id=base_revision_id, current=current,
                       affected=affected_learners([module_id])[module_id])
     written_id, id_line = find_module_id(source)
-    parsed, problems = parse_module(source, plan.path, row.course_id)
+    parsed, problems = parse_module_bounded(source, plan.path, row.course_id)
     written_id = parsed.id if parsed else written_id
     if written_id is not None and written_id != module_id:
         plan.problems = [Problem(plan.path, parsed.id_line if parsed else id_line, (
@@ -155,7 +158,7 @@ def plan_new_module(course_id: str, source: str) -> ModulePlan:
     slug = written_id if written_id and ID_PATTERN.match(written_id) else "neues-modul"
     path = _free_path(folder, f"{len(listing.modules) + 1:02d}-{slug}.md")
     plan = ModulePlan(source=source, path=path, course_id=course_id, module_id=None, base_revision_id=None)
-    parsed, problems = parse_module(source, path, course_id)
+    parsed, problems = parse_module_bounded(source, path, course_id)
     if problems:
         plan.problems = problems
         return plan
@@ -196,6 +199,9 @@ def plan_module_upload(filename: str, data: bytes, *, course_id: str | None = No
     """Check an uploaded ``.md`` file: an existing module (found by its id) or a new one."""
     if not filename.lower().endswith(".md"):
         raise ServiceError("Bitte eine Moduldatei mit der Endung .md hochladen (für ganze Kurse: .zip).", "file")
+    refusal = text_problem(data, filename)
+    if refusal is not None:  # before decoding or parsing anything
+        raise ContentProblems([refusal])
     try:
         source = data.decode("utf-8")
     except UnicodeDecodeError as error:
