@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from namalms.extensions import db
 from namalms.learner import account, certificates, profile, workshops  # noqa: F401  (register their routes on bp)
-from namalms.learner.module_page import UNSEEN_COUNT
+from namalms.learner.module_page import UNSEEN_COUNT, UNSEEN_LIST
 from namalms.learner.views import bp
 from namalms.models import Certificate, CertificateDefinition
 
@@ -23,6 +23,8 @@ def init_app(app: Flask) -> None:
         if not current_user.is_authenticated or current_user.role != "learner" \
                 or request.environ.get(UNSEEN_COUNT) == 0:
             return {"new_certificates": []}
+        if UNSEEN_LIST in request.environ:
+            return {"new_certificates": request.environ[UNSEEN_LIST]}
         unseen = db.session.execute(
             select(Certificate.number, CertificateDefinition.title)
             .join(CertificateDefinition, CertificateDefinition.id == Certificate.definition_id)

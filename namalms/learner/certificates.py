@@ -7,6 +7,7 @@ from flask import Response, abort, render_template
 from flask_login import current_user, login_required
 
 from namalms.formatting import format_date, format_duration, format_long_date
+from namalms.learner.module_page import known_unseen
 from namalms.learner.views import bp
 from namalms.extensions import read_only
 from namalms.services import certificates as certificate_service
@@ -37,7 +38,9 @@ def sound_certificate(number: str):
 @read_only  # outside login_required: loading the user must not take the write lock either
 @login_required
 def certificates():
-    standings = certificate_service.standings(current_user, for_display=True)
+    data = certificate_service.learner_data(current_user)
+    standings = certificate_service.standings(current_user, data=data, for_display=True)
+    known_unseen(data)
     return render_template("learner/certificates.html", standings=standings)
 
 

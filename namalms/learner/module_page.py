@@ -28,10 +28,19 @@ from namalms.models import (
     Certificate, ContentRevision, ContentState, Course, Enrollment, Module, ModuleProgress, QuizAttempt,
 )
 from namalms.services import reference
-from namalms.services.certificates import programme_meta
+from namalms.services.certificates import load_catalog, programme_meta
 
 PARTS_TEMPLATE = "learner/_module_parts.html"
 UNSEEN_COUNT = "namalms.unseen_certificates"  # request.environ: new certificates, when already counted
+UNSEEN_LIST = "namalms.unseen_certificate_list"  # request.environ: … or already read
+
+
+@dataclass(frozen=True)
+class NewCertificate:
+    """A certificate in the "new certificate" notice of the page header."""
+
+    number: str
+    title: str
 
 
 @dataclass(frozen=True)
@@ -157,6 +166,15 @@ def known_unseen_count(count: int) -> None:
     """This request already knows how many new certificates the learner has not opened, so the
     notice in the page header (learner.new_certificates) need not look them up."""
     request.environ[UNSEEN_COUNT] = count
+
+
+def known_unseen(data) -> None:
+    """This request already read the learner's certificates (``certificates.LearnerData``), so
+    the notice in the page header is taken from them instead of being looked up again."""
+    titles = load_catalog().certificates
+    unseen = [NewCertificate(c.number, titles.get(c.definition_id, "")) for c in data.unseen_certificates()]
+    request.environ[UNSEEN_COUNT] = len(unseen)
+    request.environ[UNSEEN_LIST] = unseen
 
 
 def prepared_module(module_id: str, stamp: int | None) -> PreparedModule | None:

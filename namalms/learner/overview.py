@@ -100,9 +100,10 @@ def catalogue_views(user: User | None) -> list[CourseView]:
     return [course_view(c, user, enrollments=enrollments, progress=progress) for c in course_structure.courses()]
 
 
-def dashboard_views(user: User) -> list[CourseView]:
-    """One CourseView per enrolled course, from two queries in total."""
-    enrollments = enrollments_of(user)
-    progress = progress_by_module(user)
+def dashboard_views(user: User, *, enrollments: dict | None = None,
+                    progress: dict | None = None) -> list[CourseView]:
+    """One CourseView per enrolled course, from two queries in total (none when given the rows)."""
+    enrollments = enrollments if enrollments is not None else enrollments_of(user)
+    progress = progress if progress is not None else progress_by_module(user)
     return [course_view(c, user, enrollments=enrollments, progress=progress)
             for c in course_structure.courses() if c.id in enrollments]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 from namalms.domain.quiz import AttemptLayout, identity_layout
 from namalms.extensions import db, read_only
 from namalms.learner import module_page
+from namalms.learner.module_page import known_unseen
 from namalms.learner.overview import catalogue_views, completion_of, course_view, dashboard_views
 from namalms.models import Course, Module
 from namalms.services import ServiceError
@@ -35,14 +36,15 @@ def catalogue():
     return render_template("learner/catalogue.html", views=views)
 
 
-def entry_lock(course_id: str):
+def entry_lock(course_id: str, facts=None):
     """The unmet entry verdict of a course for the current user, or None when it is open.
 
-    Trainers and admins are never locked out: they preview every course."""
+    Trainers and admins are never locked out: they preview every course. ``facts``: the
+    learner's, when the view already read them."""
     user = current_user if current_user.is_authenticated else None
     if user is not None and user.role != "learner":
         return None
-    verdict = certificate_service.course_entry_verdict(user, course_id)
+    verdict = certificate_service.course_entry_verdict(user, course_id, facts=facts)
     return verdict if verdict is not None and not verdict.ok else None
 
 
@@ -51,9 +53,15 @@ def entry_lock(course_id: str):
 def course(course_id: str):
     user = current_user if current_user.is_authenticated else None
     info = course_structure.course(course_id) or abort(404)
-    view = course_view(info, user)
-    return render_template("learner/course.html", view=view, lock=entry_lock(course_id),
-                           notices=certificate_service.course_certificate_notices(user, course_id))
+    if user is None or user.role != "learner":
+        view, facts = course_view(info, user), None
+    else:  # the learner's records once, for the module list, the entry rule and the notices
+        data = certificate_service.learner_data(user)
+        view = course_view(info, user, enrollments=data.enrollments, progress=data.progress)
+        facts = certificate_service.load_facts(user, data=data)
+        known_unseen(data)
+    return render_template("learner/course.html", view=view, lock=entry_lock(course_id, facts),
+                           notices=certificate_service.course_certificate_notices(user, course_id, facts=facts))
 
 
 @bp.route("/courses/<course_id>/enrol", methods=["POST"])
@@ -177,7 +185,12 @@ def submit_quiz(module_id: str):
 @read_only
 @login_required
 def dashboard():
-    views = dashboard_views(current_user)
-    standings = certificate_service.standings(current_user, for_display=True) if current_user.role == "learner" else []
+    if current_user.role != "learner":
+        views, standings = dashboard_views(current_user), []
+    else:  # the learner's records once, for the courses, the certificates and the notice
+        data = certificate_service.learner_data(current_user)
+        views = dashboard_views(current_user, enrollments=data.enrollments, progress=data.progress)
+        standings = certificate_service.standings(current_user, data=data, for_display=True)
+        known_unseen(data)
     return render_template("learner/dashboard.html", views=views, standings=standings,
                            places=course_structure.place_names())

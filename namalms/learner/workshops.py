@@ -27,11 +27,12 @@ def workshop_when(workshop: Workshop) -> str:
 
 
 @bp.app_template_global()
-def upcoming_workshops(course_id: str, module_id: str | None = None) -> WorkshopListing:
-    """For learner/_workshops.html: the upcoming workshops of a course (or of one module)."""
+def upcoming_workshops(course_id: str, module_id: str | None = None, enrolled: bool | None = None) -> WorkshopListing:
+    """For learner/_workshops.html: the upcoming workshops of a course (or of one module);
+    ``enrolled``: whether the user is enrolled in the course, when the page already knows."""
     user = current_user if current_user.is_authenticated else None
     return WorkshopListing(workshop_service.upcoming_workshops(course_id, module_id),
-                           workshop_service.may_see_details(user, course_id))
+                           workshop_service.may_see_details(user, course_id, enrolled=enrolled))
 
 
 def calendar_host() -> str:

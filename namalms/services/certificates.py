@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -75,30 +75,66 @@ def module_courses() -> dict[str, str]:
         "module_courses", lambda: dict(db.session.execute(select(Module.id, Module.course_id)).all()))
 
 
-def load_facts(user: User, *, now: datetime | None = None, course_of: dict[str, str] | None = None) -> Facts:
-    """Everything the rules may ask about one learner, in four queries."""
-    course_of = course_of if course_of is not None else module_courses()
-    rows = list(db.session.scalars(select(ModuleProgress).where(ModuleProgress.user_id == user.id)))
-    enrolled = dict(db.session.execute(
-        select(Enrollment.course_id, Enrollment.enrolled_at).where(Enrollment.user_id == user.id)).all())
-    held = dict(db.session.execute(
-        select(Certificate.definition_id, Certificate.issued_at)
-        .where(Certificate.user_id == user.id, Certificate.status == "valid")).all())
-    # Course-level workshops (no module) count towards "workshops attended" of their course;
-    # module workshops are already in the progress rows above.
-    course_workshops = db.session.execute(
-        select(Workshop.course_id, WorkshopAttendance.recorded_at).join(Workshop)
-        .where(WorkshopAttendance.user_id == user.id, Workshop.module_id.is_(None))).all()
-    return Facts(
+# The learner's records as prepared statements: built once, not per request (building a query
+# costs more than running it on these small, indexed lookups).
+_ENROLLMENTS = select(Enrollment).where(Enrollment.user_id == bindparam("user_id"))
+_PROGRESS = select(ModuleProgress).where(ModuleProgress.user_id == bindparam("user_id"))
+_CURRENT_CERTIFICATES = select(Certificate).where(
+    Certificate.user_id == bindparam("user_id"), Certificate.current_marker.is_(True)).order_by(Certificate.id)
+# Course-level workshops (no module) count towards "workshops attended" of their course;
+# module workshops are in the progress rows.
+_COURSE_WORKSHOPS = select(Workshop.course_id, WorkshopAttendance.recorded_at).join(Workshop).where(
+    WorkshopAttendance.user_id == bindparam("user_id"), Workshop.module_id.is_(None))
+
+
+@dataclass(frozen=True)
+class LearnerData:
+    """One learner's records as their pages and the rules read them, in four statements.
+
+    A page that shows progress, certificates and standings reads these once and derives the
+    rest (the rules' facts, the "new certificate" notice) instead of asking again for each part.
+    """
+
+    region_id: str | None
+    enrollments: dict[str, Enrollment]  # by course id
+    progress: dict[str, ModuleProgress]  # by module id
+    certificates: list[Certificate]  # the current (not superseded) ones, oldest first
+    course_workshops: tuple[tuple[str, datetime], ...]  # (course id, attended at)
+
+    def facts(self, course_of: dict[str, str], now: datetime) -> Facts:
+        rows = self.progress.values()
+        return Facts(
+            region_id=self.region_id,
+            completed_modules={r.module_id: r.completed_at for r in rows if r.completed_at},
+            quiz_scores={r.module_id: r.best_quiz_score for r in rows if r.best_quiz_score is not None},
+            workshops_attended=tuple((course_of.get(r.module_id, ""), r.workshop_attended_at)
+                                     for r in rows if r.workshop_attended_at) + self.course_workshops,
+            enrolled_at={course_id: e.enrolled_at for course_id, e in self.enrollments.items()},
+            certificates_held={c.definition_id: c.issued_at for c in self.certificates if c.status == "valid"},
+            now=now,
+        )
+
+    def unseen_certificates(self) -> list[Certificate]:
+        """Valid certificates the learner has not opened yet (every valid one is current)."""
+        return [c for c in self.certificates if c.status == "valid" and c.seen_at is None]
+
+
+def learner_data(user: User) -> LearnerData:
+    parameters = {"user_id": user.id}
+    return LearnerData(
         region_id=user.region_id,
-        completed_modules={r.module_id: r.completed_at for r in rows if r.completed_at},
-        quiz_scores={r.module_id: r.best_quiz_score for r in rows if r.best_quiz_score is not None},
-        workshops_attended=tuple((course_of.get(r.module_id, ""), r.workshop_attended_at)
-                                 for r in rows if r.workshop_attended_at) + tuple(map(tuple, course_workshops)),
-        enrolled_at=enrolled,
-        certificates_held=held,
-        now=now or utcnow(),
+        enrollments={e.course_id: e for e in db.session.scalars(_ENROLLMENTS, parameters)},
+        progress={r.module_id: r for r in db.session.scalars(_PROGRESS, parameters)},
+        certificates=list(db.session.scalars(_CURRENT_CERTIFICATES, parameters)),
+        course_workshops=tuple(map(tuple, db.session.execute(_COURSE_WORKSHOPS, parameters))),
     )
+
+
+def load_facts(user: User, *, now: datetime | None = None, course_of: dict[str, str] | None = None,
+               data: LearnerData | None = None) -> Facts:
+    """Everything the rules may ask about one learner (four queries, none with ``data``)."""
+    data = data if data is not None else learner_data(user)
+    return data.facts(course_of if course_of is not None else module_courses(), now or utcnow())
 
 
 def active_definitions() -> list[CertificateDefinition]:
@@ -168,28 +204,32 @@ class Standing:
 
 
 def standings(user: User, *, catalog: Catalog | None = None, facts: Facts | None = None,
-              for_display: bool = False) -> list[Standing]:
+              data: LearnerData | None = None, for_display: bool = False) -> list[Standing]:
     """Every active certificate with its verdict tree and the learner's current certificate.
 
     ``for_display``: the definitions as plain data kept by the process (pages that only show
-    them); otherwise as database rows, which issuing needs.
+    them); otherwise as database rows, which issuing needs. ``data``: the learner's records,
+    when the caller already read them.
     """
     catalog = catalog or load_catalog()
-    facts = facts or load_facts(user)
-    current = {c.definition_id: c for c in standings_certificates(user)}
+    if facts is None:
+        data = data if data is not None else learner_data(user)
+        facts = load_facts(user, data=data)
+    certificates = data.certificates if data is not None else standings_certificates(user)
+    current = {c.definition_id: c for c in certificates}
     definitions = definition_infos() if for_display else active_definitions()
     return [Standing(d, evaluate(d.rule, facts, catalog), current.get(d.id)) for d in definitions]
 
 
-def course_entry_verdict(user: User | None, course_id: str, *, catalog: Catalog | None = None) -> Verdict | None:
+def course_entry_verdict(user: User | None, course_id: str, *, catalog: Catalog | None = None,
+                         facts: Facts | None = None) -> Verdict | None:
     """The verdict of the rule that opens a course, or None when the course is open to all."""
     rule = programme_meta().get("course_entry", {}).get(course_id)
     if rule is None:
         return None
-    if user is None or not getattr(user, "is_authenticated", False):
-        facts = Facts(None, {}, {}, (), {}, {}, utcnow())
-    else:
-        facts = load_facts(user)
+    if facts is None:
+        anonymous = user is None or not getattr(user, "is_authenticated", False)
+        facts = Facts(None, {}, {}, (), {}, {}, utcnow()) if anonymous else load_facts(user)
     return evaluate(rule, facts, catalog or load_catalog())
 
 
@@ -202,12 +242,14 @@ class CertificateNotice:
     is_unmet: bool  # True when it is known that this learner does not meet it
 
 
-def course_certificate_notices(user: User | None, course_id: str) -> list[CertificateNotice]:
+def course_certificate_notices(user: User | None, course_id: str, *,
+                               facts: Facts | None = None) -> list[CertificateNotice]:
     """Preconditions (the region) of the certificates this course leads to, so nobody enrols
-    expecting a certificate they cannot get."""
+    expecting a certificate they cannot get. ``facts``: the learner's, when already read."""
     catalog = load_catalog()
-    facts = load_facts(user) if user is not None and getattr(user, "is_authenticated", False) \
-        and user.role == "learner" else Facts(None, {}, {}, (), {}, {}, utcnow())
+    if facts is None:
+        facts = load_facts(user) if user is not None and getattr(user, "is_authenticated", False) \
+            and user.role == "learner" else Facts(None, {}, {}, (), {}, {}, utcnow())
     notices = []
     for definition in definition_infos():
         courses: set = set()
@@ -240,9 +282,10 @@ def evaluate_and_issue(user: User, *, actor_label: str = "System") -> list[Certi
     course_of = {m.id: m.course_id for m in modules}
     issued: list[Certificate] = []
     for _ in range(5):
-        facts = load_facts(user, course_of=course_of)
+        data = learner_data(user)
+        facts = load_facts(user, course_of=course_of, data=data)
         newly = []
-        current = standings(user, catalog=catalog, facts=facts)
+        current = standings(user, catalog=catalog, facts=facts, data=data)
         record_eligibility(user, current)
         for standing in current:
             if standing.verdict.ok and standing.certificate is None and user.is_email_confirmed:
@@ -482,7 +525,10 @@ def status_of(certificate: Certificate) -> dict:
 
 
 def successor_of(certificate: Certificate) -> Certificate | None:
-    """The certificate that replaced this one (re-issue or name correction), if any."""
+    """The certificate that replaced this one (re-issue or name correction), if any. Replacing
+    clears the current marker, so a current certificate has none (and costs no query)."""
+    if certificate.current_marker is True:
+        return None
     return db.session.scalar(select(Certificate).where(Certificate.supersedes_id == certificate.id))
 
 

@@ -296,12 +296,16 @@ def upcoming_workshops(course_id: str, module_id: str | None = None, *,
     return list(db.session.scalars(query.order_by(Workshop.starts_at, Workshop.id)))
 
 
-def may_see_details(user, workshop_course_id: str) -> bool:
-    """Place, meeting link and calendar entry are for the course's learners and for staff."""
+def may_see_details(user, workshop_course_id: str, *, enrolled: bool | None = None) -> bool:
+    """Place, meeting link and calendar entry are for the course's learners and for staff.
+
+    ``enrolled``: whether the user is enrolled in the course, when the caller already knows."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if user.role in ("trainer", "admin"):
         return True
+    if enrolled is not None:
+        return enrolled
     return progress_service.enrollment_for(user, workshop_course_id) is not None
 
 
