@@ -1,13 +1,19 @@
 """What learners see: catalogue, course and module pages, quizzes, certificates, their dashboard."""
 from flask import Flask, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from namalms.extensions import db
 from namalms.learner import account, certificates, profile, workshops  # noqa: F401  (register their routes on bp)
 from namalms.learner.module_page import UNSEEN_COUNT, UNSEEN_LIST
 from namalms.learner.views import bp
 from namalms.models import Certificate, CertificateDefinition
+
+# Built once: building the statement would cost more than running it.
+UNSEEN = (select(Certificate.number, CertificateDefinition.title)
+          .join(CertificateDefinition, CertificateDefinition.id == Certificate.definition_id)
+          .where(Certificate.user_id == bindparam("user_id"), Certificate.seen_at.is_(None),
+                 Certificate.status == "valid").order_by(Certificate.id))
 
 
 def init_app(app: Flask) -> None:
@@ -25,9 +31,4 @@ def init_app(app: Flask) -> None:
             return {"new_certificates": []}
         if UNSEEN_LIST in request.environ:
             return {"new_certificates": request.environ[UNSEEN_LIST]}
-        unseen = db.session.execute(
-            select(Certificate.number, CertificateDefinition.title)
-            .join(CertificateDefinition, CertificateDefinition.id == Certificate.definition_id)
-            .where(Certificate.user_id == current_user.id, Certificate.seen_at.is_(None),
-                   Certificate.status == "valid").order_by(Certificate.id)).all()
-        return {"new_certificates": unseen}
+        return {"new_certificates": db.session.execute(UNSEEN, {"user_id": current_user.id}).all()}

@@ -77,8 +77,8 @@ def module_courses() -> dict[str, str]:
 
 # The learner's records as prepared statements: built once, not per request (building a query
 # costs more than running it on these small, indexed lookups).
-_ENROLLMENTS = select(Enrollment).where(Enrollment.user_id == bindparam("user_id"))
-_PROGRESS = select(ModuleProgress).where(ModuleProgress.user_id == bindparam("user_id"))
+LEARNER_ENROLLMENTS = select(Enrollment).where(Enrollment.user_id == bindparam("user_id"))
+LEARNER_PROGRESS = select(ModuleProgress).where(ModuleProgress.user_id == bindparam("user_id"))
 _CURRENT_CERTIFICATES = select(Certificate).where(
     Certificate.user_id == bindparam("user_id"), Certificate.current_marker.is_(True)).order_by(Certificate.id)
 # Course-level workshops (no module) count towards "workshops attended" of their course;
@@ -123,8 +123,8 @@ def learner_data(user: User) -> LearnerData:
     parameters = {"user_id": user.id}
     return LearnerData(
         region_id=user.region_id,
-        enrollments={e.course_id: e for e in db.session.scalars(_ENROLLMENTS, parameters)},
-        progress={r.module_id: r for r in db.session.scalars(_PROGRESS, parameters)},
+        enrollments={e.course_id: e for e in db.session.scalars(LEARNER_ENROLLMENTS, parameters)},
+        progress={r.module_id: r for r in db.session.scalars(LEARNER_PROGRESS, parameters)},
         certificates=list(db.session.scalars(_CURRENT_CERTIFICATES, parameters)),
         course_workshops=tuple(map(tuple, db.session.execute(_COURSE_WORKSHOPS, parameters))),
     )

@@ -20,7 +20,7 @@ from namalms.extensions import db
 from namalms.models import ContentRevision, Course, Enrollment, Module, ModuleProgress, ProgressEvent, QuizAttempt, User
 from namalms.models.base import utcnow
 from namalms.services import ServiceError
-from namalms.services.certificates import evaluate_and_issue
+from namalms.services.certificates import LEARNER_ENROLLMENTS, LEARNER_PROGRESS, evaluate_and_issue
 
 def progress_changed(user: User) -> None:
     """The learner's progress changed in a way that can make a certificate due: issue it now.
@@ -327,11 +327,11 @@ def record_workshop_attendance(user: User, module: Module, *, recorded_by: User 
 
 def progress_by_module(user: User, module_ids: list[str] | None = None) -> dict[str, ModuleProgress]:
     """All progress rows of a learner in one query, keyed by module id."""
-    query = select(ModuleProgress).where(ModuleProgress.user_id == user.id)
+    query = LEARNER_PROGRESS
     if module_ids is not None:
         query = query.where(ModuleProgress.module_id.in_(module_ids))
-    return {row.module_id: row for row in db.session.scalars(query)}
+    return {row.module_id: row for row in db.session.scalars(query, {"user_id": user.id})}
 
 
 def enrollments_of(user: User) -> dict[str, Enrollment]:
-    return {e.course_id: e for e in db.session.scalars(select(Enrollment).filter_by(user_id=user.id))}
+    return {e.course_id: e for e in db.session.scalars(LEARNER_ENROLLMENTS, {"user_id": user.id})}
