@@ -44,8 +44,11 @@ run: $(VENV)/.installed
 	@echo "namalms läuft auf http://$(HOST):$(PORT) – beenden mit Strg+C"
 	@$(VENV)/bin/gunicorn -c python:namalms.gunicorn_conf --bind $(HOST):$(PORT) wsgi:app
 
+# One pytest worker per CPU core (pytest-xdist); a test file stays on one worker, as its tests
+# may share a server or a Redis database. PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed $(NODE_DIR)/.installed
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # PNGs of the main pages of each role at 1280 and 390 px in screenshots/ (demo data, headless Chromium).
 screenshots: $(VENV)/.installed

@@ -52,6 +52,31 @@ def app_config(database_url: str, **overrides) -> dict:
     return config
 
 
+def recreate_postgres_database(url: str, name: str) -> str:
+    """An empty database ``name`` on the server of ``url`` (dropped first if it exists); its URL."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(normalise_database_url(url))
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(normalise_database_url(url))
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def reset_postgres_schema(url: str) -> None:
     from sqlalchemy import create_engine
 
@@ -70,17 +95,28 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.fixture(scope="session")
-def database_url(request, tmp_path_factory) -> str:
+def database_url(request, tmp_path_factory):
     if request.param == "sqlite":
-        return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "namalms-test.sqlite3")
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "namalms-test.sqlite3")
+        return
     url = os.environ.get(PG_ENV)
     if not url:
         pytest.skip(f"PostgreSQL tests skipped: set {PG_ENV} to a database URL to run them")
+    # Under pytest-xdist (make test runs one worker per core) each worker has a database of its
+    # own beside the configured one, created here and dropped at the end.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
     try:
-        reset_postgres_schema(url)
+        if worker:
+            from sqlalchemy.engine import make_url
+
+            url = recreate_postgres_database(url, f"{make_url(normalise_database_url(url)).database}_{worker}")
+        else:
+            reset_postgres_schema(url)
     except Exception as error:  # a configured but unreachable server is a real failure in CI
         pytest.fail(f"PostgreSQL at {PG_ENV} is not usable: {error}")
-    return url
+    yield url
+    if worker:
+        drop_postgres_database(url)
 
 
 @pytest.fixture(scope="session")

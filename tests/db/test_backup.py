@@ -16,7 +16,7 @@ from namalms import create_app
 from namalms.config import normalise_database_url
 from namalms.extensions import db
 from namalms.models import Certificate, ContentRevision
-from tests.conftest import app_config
+from tests.conftest import app_config, drop_postgres_database, recreate_postgres_database
 from tests.web.test_certificates import certificates_of, work_through
 
 pytestmark = pytest.mark.both_databases  # its behaviour depends on the database
@@ -26,24 +26,12 @@ def empty_database(source_url: str, tmp_path: Path) -> str:
     """A second, empty database of the same kind, as on a freshly provisioned server."""
     if source_url.startswith("sqlite"):
         return f"sqlite:///{tmp_path / 'restored.sqlite3'}"
-    url = make_url(normalise_database_url(source_url))
-    name = f"{url.database}_restore"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    return recreate_postgres_database(source_url, f"{make_url(normalise_database_url(source_url)).database}_restore")
 
 
 def drop_database(url: str) -> None:
-    if url.startswith("sqlite"):
-        return
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    admin.dispose()
+    if not url.startswith("sqlite"):
+        drop_postgres_database(url)
 
 
 def fresh_installation(url: str, root: Path):

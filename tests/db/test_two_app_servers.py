@@ -23,12 +23,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from namalms.certificates import keyring
 from namalms.config import normalise_database_url
-from tests.conftest import PASSWORD, PG_ENV
+from tests.conftest import PASSWORD, PG_ENV, drop_postgres_database, recreate_postgres_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -53,16 +52,10 @@ def needs_postgres_and_redis() -> str:
 @pytest.fixture
 def shared_database():
     """A database of its own on the test server, migrated and filled with the shipped content."""
-    url = make_url(normalise_database_url(needs_postgres_and_redis()))
-    name = f"{url.database}_two_servers"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    url = needs_postgres_and_redis()
+    shared = recreate_postgres_database(url, f"{make_url(normalise_database_url(url)).database}_two_servers")
+    yield shared
+    drop_postgres_database(shared)
 
 
 def free_port() -> int:
@@ -172,8 +165,7 @@ def test_two_app_servers_share_state_sessions_and_rate_limits(shared_database, t
     env["NAMALMS_INSTANCE_PATH"] = str(tmp_path / "instance-cli")
     migrate(shared_database, env)
     store = redis.Redis.from_url(REDIS_URL)
-    for key in store.scan_iter("namalms:ratelimit:verify:*"):
-        store.delete(key)
+    store.flushdb()  # this test's own Redis database: no counts left from an earlier run
     first, second = Server("a", env, tmp_path), Server("b", env, tmp_path)
     try:
         first.wait_until_healthy()
