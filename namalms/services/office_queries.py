@@ -25,7 +25,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import and_, event, exists, func, literal, or_, select
+from sqlalchemy import Integer, and_, any_, bindparam, event, exists, func, literal, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
 from namalms.extensions import db, reading
@@ -87,6 +88,15 @@ def _read_apart(statement) -> list:
     """
     with reading(), db.engine.connect() as connection:
         return connection.execute(statement).all()
+
+
+def _among(column, ids: list[int]):
+    """``column IN ids``; on PostgreSQL written ``column = ANY(:ids)`` with one array parameter:
+    thousands of bound parameters made compiling, sending and parsing the statement cost more
+    than running it, and a constant statement text lets psycopg prepare it once."""
+    if db.engine.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def _lower(expression, needle: str = ""):
@@ -442,50 +452,53 @@ class LearnerStatus:
         return [STATUSES[key] for key in self.statuses]
 
 
-def _learners(rows, catalog: StatusCatalog, now: datetime) -> list[LearnerStatus]:
+def _learners(rows, catalog: StatusCatalog, now: datetime, read=None) -> list[LearnerStatus]:
     """Rows of the main statement → LearnerStatus, with their details in four more statements.
 
     Each detail statement comes back in display order (course, certificate, fewest open
     conditions first), and rows are unpacked as tuples: an export runs this for every learner.
+    ``read`` runs a statement (default: on the session's connection); each result is fetched
+    whole, which is much cheaper than row by row.
     """
+    read = read or _read
     learners = [LearnerStatus(*row[:10]) for row in rows]
     if not learners:
         return learners
     by_id = {learner.id: learner for learner in learners}
     ids = list(by_id)
-    done = {(user_id, course_id): count for user_id, course_id, count in _read(
+    done = {(user_id, course_id): count for user_id, course_id, count in read(
         select(ModuleProgress.user_id, Module.course_id, func.count())
         .join(Module, Module.id == ModuleProgress.module_id)
-        .where(ModuleProgress.user_id.in_(ids), ModuleProgress.completed_at.is_not(None),
+        .where(_among(ModuleProgress.user_id, ids), ModuleProgress.completed_at.is_not(None),
                Module.is_required, Module.is_retired.is_(False))
-        .group_by(ModuleProgress.user_id, Module.course_id))}
+        .group_by(ModuleProgress.user_id, Module.course_id)).all()}
     courses = catalog.courses
-    for user_id, course_id, enrolled_at in _read(
+    for user_id, course_id, enrolled_at in read(
             select(Enrollment.user_id, Enrollment.course_id, Enrollment.enrolled_at)
             .join(Course, Course.id == Enrollment.course_id)
-            .where(Enrollment.user_id.in_(ids)).order_by(Course.position, Course.id)):
+            .where(_among(Enrollment.user_id, ids)).order_by(Course.position, Course.id)).all():
         course = courses.get(course_id)
         by_id[user_id].courses.append(CourseProgress(
             course_id, course.short_title if course else course_id, enrolled_at,
             done.get((user_id, course_id), 0), course.required_total if course else 0))
     definitions = catalog.definitions
     current: set[tuple[int, str]] = set()
-    for user_id, number, definition_id, issued_at, status in _read(
+    for user_id, number, definition_id, issued_at, status in read(
             select(Certificate.user_id, Certificate.number, Certificate.definition_id, Certificate.issued_at,
                    Certificate.status)
             .join(CertificateDefinition, CertificateDefinition.id == Certificate.definition_id)
-            .where(Certificate.user_id.in_(ids), Certificate.current_marker.is_(True))
-            .order_by(CertificateDefinition.position, Certificate.issued_at)):
+            .where(_among(Certificate.user_id, ids), Certificate.current_marker.is_(True))
+            .order_by(CertificateDefinition.position, Certificate.issued_at)).all():
         current.add((user_id, definition_id))
         definition = definitions.get(definition_id)
         by_id[user_id].certificates.append(HeldCertificate(
             number or "", definition_id, definition.short_title if definition else definition_id, issued_at, status))
-    for user_id, definition_id, missing_count, missing in _read(
+    for user_id, definition_id, missing_count, missing in read(
             select(Eligibility.user_id, Eligibility.definition_id, Eligibility.missing_count, Eligibility.missing)
             .join(CertificateDefinition, CertificateDefinition.id == Eligibility.definition_id)
-            .where(Eligibility.user_id.in_(ids), Eligibility.is_met.is_(False), Eligibility.missing_count > 0,
+            .where(_among(Eligibility.user_id, ids), Eligibility.is_met.is_(False), Eligibility.missing_count > 0,
                    Eligibility.is_reachable.is_(True), CertificateDefinition.is_active)
-            .order_by(Eligibility.missing_count, CertificateDefinition.position)):
+            .order_by(Eligibility.missing_count, CertificateDefinition.position)).all():
         if (user_id, definition_id) in current:
             continue
         definition = definitions.get(definition_id)
@@ -566,11 +579,15 @@ def iter_learners(filters: StatusFilters, *, catalog: StatusCatalog | None = Non
     ids = array("q", (row[0] for row in _read_apart(
         _ordered(select(User.id).outerjoin(Region, Region.id == User.region_id), filters, now))))
     for start in range(0, len(ids), batch_size):
-        chunk = ids[start:start + batch_size]
+        chunk = ids[start:start + batch_size].tolist()
         position = {user_id: index for index, user_id in enumerate(chunk)}
-        rows = sorted(_read_apart(_learner_columns().where(User.id.in_(chunk.tolist()))),
-                      key=lambda row: position[row[0]])
-        yield from _learners(rows, catalog, now)
+        # One short read transaction per batch for the learners and their details: one snapshot,
+        # one connection checkout, and nothing held open while the client reads the batch.
+        with reading(), db.engine.connect() as connection:
+            rows = sorted(connection.execute(_learner_columns().where(_among(User.id, chunk))).all(),
+                          key=lambda row: position[row[0]])
+            learners = _learners(rows, catalog, now, read=connection.execute)
+        yield from learners
 
 
 def export_header(catalog: StatusCatalog) -> list[str]:
