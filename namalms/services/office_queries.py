@@ -453,7 +453,7 @@ class LearnerStatus:
 
 
 def _learners(rows, catalog: StatusCatalog, now: datetime, read=None) -> list[LearnerStatus]:
-    """Rows of the main statement → LearnerStatus, with their details in four more statements.
+    """Rows of the main statement → LearnerStatus, with their details in three more statements.
 
     Each detail statement comes back in display order (course, certificate, fewest open
     conditions first), and rows are unpacked as tuples: an export runs this for every learner.
@@ -466,21 +466,23 @@ def _learners(rows, catalog: StatusCatalog, now: datetime, read=None) -> list[Le
         return learners
     by_id = {learner.id: learner for learner in learners}
     ids = list(by_id)
-    done = {(user_id, course_id): count for user_id, course_id, count in read(
-        select(ModuleProgress.user_id, Module.course_id, func.count())
-        .join(Module, Module.id == ModuleProgress.module_id)
-        .where(_among(ModuleProgress.user_id, ids), ModuleProgress.completed_at.is_not(None),
-               Module.is_required, Module.is_retired.is_(False))
-        .group_by(ModuleProgress.user_id, Module.course_id)).all()}
+    # Completed required modules per enrolled course, counted by the database next to the
+    # enrolment: one row per course instead of a second statement and result to match up.
+    done = (select(ModuleProgress.user_id, Module.course_id, func.count().label("done"))
+            .join(Module, Module.id == ModuleProgress.module_id)
+            .where(_among(ModuleProgress.user_id, ids), ModuleProgress.completed_at.is_not(None),
+                   Module.is_required, Module.is_retired.is_(False))
+            .group_by(ModuleProgress.user_id, Module.course_id).subquery())
     courses = catalog.courses
-    for user_id, course_id, enrolled_at in read(
-            select(Enrollment.user_id, Enrollment.course_id, Enrollment.enrolled_at)
+    for user_id, course_id, enrolled_at, count in read(
+            select(Enrollment.user_id, Enrollment.course_id, Enrollment.enrolled_at, func.coalesce(done.c.done, 0))
             .join(Course, Course.id == Enrollment.course_id)
+            .outerjoin(done, and_(done.c.user_id == Enrollment.user_id, done.c.course_id == Enrollment.course_id))
             .where(_among(Enrollment.user_id, ids)).order_by(Course.position, Course.id)).all():
         course = courses.get(course_id)
         by_id[user_id].courses.append(CourseProgress(
-            course_id, course.short_title if course else course_id, enrolled_at,
-            done.get((user_id, course_id), 0), course.required_total if course else 0))
+            course_id, course.short_title if course else course_id, enrolled_at, count,
+            course.required_total if course else 0))
     definitions = catalog.definitions
     current: set[tuple[int, str]] = set()
     for user_id, number, definition_id, issued_at, status in read(
