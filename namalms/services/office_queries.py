@@ -43,6 +43,7 @@ EXPORT_BATCH = 2000  # learners per batch of the export: few statements, bounded
 INACTIVE_AFTER = timedelta(days=90)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)  # sorts "never" before every real date
 MAX_SEARCH = 200
+FEW_MATCHES = 1000  # a list this short is sorted after filtering, never read in index order
 
 STATUSES = {
     "zertifiziert": "zertifiziert",
@@ -340,15 +341,23 @@ def conditions(filters: StatusFilters, now: datetime) -> list:
     return where
 
 
-def _sort_keys(filters: StatusFilters) -> list[tuple[object, bool]]:
+def _sort_keys(filters: StatusFilters, few: bool = False) -> list[tuple[object, bool]]:
     """(expression, descending) pairs ending in the user id, so the order is total: pages and
     exports never disagree about who comes next.
 
     Every expression is NOT NULL (coalesce), so "never" sorts before every date on SQLite and
     PostgreSQL alike (they put NULLs at opposite ends).
+
+    ``few``: the filters match few learners (a search for an e-mail address or a certificate
+    number). The name is then sorted as ``lower(name) || ''`` – the same text, so the same order –
+    which the index on lower(name) cannot serve: PostgreSQL, guessing that half the learners
+    match a search, otherwise walks that index through all 100,000 learners to find the one
+    match (170 ms) instead of filtering first and sorting the few (under 60 ms).
     """
     descending = filters.order == "desc"
     name = func.lower(User.name)
+    if few:
+        name = name.concat("")
     never = literal(EPOCH, UTCDateTime())
     primary = {
         "name": None,
@@ -375,10 +384,14 @@ def _learner_columns():
     )
 
 
-def _ordered(statement, filters: StatusFilters, now: datetime):
+def _ordering(filters: StatusFilters, few: bool = False) -> list:
+    """The ORDER BY clauses of the office's chosen order (see `_sort_keys`)."""
+    return [expression.desc() if is_desc else expression.asc() for expression, is_desc in _sort_keys(filters, few)]
+
+
+def _ordered(statement, filters: StatusFilters, now: datetime, few: bool = False):
     """`statement` restricted to the filtered learners, in the order the office chose (total order)."""
-    ordering = [expression.desc() if is_desc else expression.asc() for expression, is_desc in _sort_keys(filters)]
-    return statement.where(*conditions(filters, now)).order_by(*ordering)
+    return statement.where(*conditions(filters, now)).order_by(*_ordering(filters, few))
 
 
 # --- rows ---------------------------------------------------------------------------------------------
@@ -558,8 +571,13 @@ def status_page(filters: StatusFilters, *, page: int = 1, per_page: int = PAGE_S
     errors = {**(errors or {}), **catalog.unknown(filters)}
     total = db.session.scalar(select(func.count()).select_from(User).where(*conditions(filters, now))) or 0
     page = clamp(page, total, per_page)
-    statement = _ordered(_learner_columns(), filters, now)
-    rows = _read(statement.limit(per_page).offset((page - 1) * per_page)).all()
+    # The page's ids are found by sorting ids only, then their columns read: sorting 100,000
+    # narrow rows instead of wide ones (names of region and district joined) keeps the sort in
+    # memory and makes the last page faster; the 50 rows are sorted again, the same way.
+    few = total <= FEW_MATCHES
+    page_ids = (_ordered(select(User.id).outerjoin(Region, Region.id == User.region_id), filters, now, few)
+                .limit(per_page).offset((page - 1) * per_page))
+    rows = _read(_learner_columns().where(User.id.in_(page_ids)).order_by(*_ordering(filters, few))).all()
     return StatusPage(_learners(rows, catalog, now), total, page, per_page, filters, catalog, errors)
 
 

@@ -7,6 +7,7 @@ import pytest
 from namalms.services import office_queries
 from tests.conftest import counted_statements
 from tests.web.test_office_query_counts import seed
+from tests.web.test_office_status import listed
 
 pytestmark = pytest.mark.both_databases  # the batch reads are written differently per database
 
@@ -48,3 +49,16 @@ def test_statements_grow_with_batches_not_with_learners(admin_client, monkeypatc
     # a batch: the learners and four detail statements, in one short read transaction
     assert per_batch <= 6, per_batch
     assert two_batches - 2 * per_batch <= 14, "the fixed part (login, catalogue, ids) stays small"
+
+
+@pytest.mark.parametrize("sort", list(office_queries.SORTS))
+def test_a_short_list_is_in_the_same_order_however_the_database_sorts_it(admin_client, monkeypatch, sort):
+    """A list of few matches is sorted by ``lower(name) || ''`` (no index); the order is the same."""
+    seed(12)
+    pages = []
+    for few in (0, 10_000):
+        monkeypatch.setattr(office_queries, "FEW_MATCHES", few)
+        for order in ("asc", "desc"):
+            pages.append(listed(admin_client, q="anna", sort=sort, order=order))
+    assert len(pages[0]) == 12
+    assert pages[:2] == pages[2:]
