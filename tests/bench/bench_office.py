@@ -367,7 +367,8 @@ def run(args: argparse.Namespace) -> None:
             from namalms.extensions import db
             from namalms.services import tokens
 
-            _, token = tokens.create_token("Benchmark", actor_label="Benchmark")
+            # A name of its own per run: a kept schema (--schema) still holds the last run's token.
+            _, token = tokens.create_token(f"Benchmark {secrets.token_hex(3)}", actor_label="Benchmark")
             db.session.commit()
         api_headers = {"Authorization": f"Bearer {token}"}
         filtered = (f"/office/?course={RL}&region=rheinisches-revier&status=fehlt-1&sort=activity&order=desc")
