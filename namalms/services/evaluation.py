@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
 
+from namalms.collector import collector_paused
 from namalms.domain.rules import Facts, Rule, parse_rule
 from namalms.extensions import db
 from namalms.models import (
@@ -68,17 +69,19 @@ def evaluate_everyone(*, dry_run: bool = False, batch_size: int = BATCH, actor_l
         report.learners += len(learners)
         if rules is None:  # parsed at the first learner, as the per-learner path would fail there
             rules = _parsed(definitions)
-        facts = _facts_of([row.id for row in learners], {row.id: row.region_id for row in learners}, course_of, now)
-        current = _current_certificates([row.id for row in learners])
-        values: dict[tuple[int, str], dict] = {}
-        for learner in learners:
-            for definition, rule in rules:
-                verdict = rule.evaluate(facts[learner.id], catalog)
-                values[(learner.id, definition.id)] = eligibility_values(verdict, now)
-                if verdict.ok and (learner.id, definition.id) not in current:
-                    report.due.append(Due(learner.id, learner.email, definition))
-        if not dry_run:
-            _write_eligibility(values)
+        with collector_paused():  # a batch builds ~100,000 short-lived objects (namalms.collector)
+            facts = _facts_of([row.id for row in learners], {row.id: row.region_id for row in learners},
+                              course_of, now)
+            current = _current_certificates([row.id for row in learners])
+            values: dict[tuple[int, str], dict] = {}
+            for learner in learners:
+                for definition, rule in rules:
+                    verdict = rule.evaluate(facts[learner.id], catalog)
+                    values[(learner.id, definition.id)] = eligibility_values(verdict, now)
+                    if verdict.ok and (learner.id, definition.id) not in current:
+                        report.due.append(Due(learner.id, learner.email, definition))
+            if not dry_run:
+                _write_eligibility(values)
     if not dry_run:
         for user_id in dict.fromkeys(d.user_id for d in report.due):
             report.issued += evaluate_and_issue(db.session.get(User, user_id), actor_label=actor_label)

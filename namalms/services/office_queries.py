@@ -29,6 +29,7 @@ from sqlalchemy import Integer, and_, any_, bindparam, event, exists, func, lite
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
+from namalms.collector import collector_paused
 from namalms.extensions import db, reading
 from namalms.formatting import local_date, local_midnight, parse_date
 from namalms.models import (
@@ -602,8 +603,9 @@ def iter_learners(filters: StatusFilters, *, catalog: StatusCatalog | None = Non
         chunk = ids[start:start + batch_size].tolist()
         position = {user_id: index for index, user_id in enumerate(chunk)}
         # One short read transaction per batch for the learners and their details: one snapshot,
-        # one connection checkout, and nothing held open while the client reads the batch.
-        with reading(), db.engine.connect() as connection:
+        # one connection checkout, and nothing held open while the client reads the batch. The
+        # cycle collector waits while the batch's objects are built (see namalms.collector).
+        with collector_paused(), reading(), db.engine.connect() as connection:
             rows = sorted(connection.execute(_learner_columns().where(_among(User.id, chunk))).all(),
                           key=lambda row: position[row[0]])
             learners = _learners(rows, catalog, now, read=connection.execute)
