@@ -72,3 +72,60 @@ def test_statements_grow_with_batches_not_with_learners(app, make_user):
         evaluate_everyone(dry_run=True, batch_size=50)
     db.session.rollback()
     assert len(few) == len(many)
+
+
+def test_updating_earlier_standings_gives_the_per_learner_result(app, make_user):
+    """The second run updates rows the first one wrote (the update path), to what each learner's
+    own evaluation writes."""
+    users = learners_with_progress(make_user, 4, finished=1)
+    evaluate_everyone(batch_size=3)
+    db.session.commit()
+    course = db.session.get(Course, "grundlagenkurs")
+    for module in [m for m in course.modules if not m.is_retired][1:3]:  # more progress since
+        complete_module(users[2], module, utcnow())
+    db.session.commit()
+    report = evaluate_everyone(batch_size=3)
+    db.session.commit()
+    bulk = standings()
+    assert report.learners == 4 and len(bulk) == 4 * len({d for _, d in bulk})
+    db.session.execute(Eligibility.__table__.delete())
+    db.session.commit()
+    for user in users:
+        evaluate_and_issue(user)
+    db.session.commit()
+    assert standings() == bulk
+
+
+def test_each_rule_is_parsed_once_per_run_not_per_learner(app, make_user, monkeypatch):
+    from namalms.services import evaluation
+
+    learners_with_progress(make_user, 5, finished=1)
+    parsed = []
+    original = evaluation.parse_rule
+    monkeypatch.setattr(evaluation, "parse_rule", lambda raw: parsed.append(raw) or original(raw))
+    evaluate_everyone(dry_run=True, batch_size=2)
+    db.session.rollback()
+    assert len(parsed) == len(evaluation.active_definitions())
+
+
+def learners_on_the_way(make_user, count: int, prefix: str) -> None:
+    """Learners with one module done: standings to write, no certificate due."""
+    course = db.session.get(Course, "grundlagenkurs")
+    first = next(m for m in course.modules if not m.is_retired)
+    for number in range(count):
+        user = make_user("learner", email=f"{prefix}{number}@example.org")
+        progress.enrol(user, course)
+        complete_module(user, first, utcnow())
+    db.session.commit()
+
+
+def test_statements_of_a_real_run_grow_with_batches_not_with_learners(app, make_user):
+    learners_on_the_way(make_user, 2, "few")
+    with counted_statements() as few:
+        evaluate_everyone(batch_size=50)
+    db.session.commit()
+    learners_on_the_way(make_user, 12, "more")
+    with counted_statements() as many:
+        evaluate_everyone(batch_size=50)
+    db.session.rollback()
+    assert len(few) == len(many)
