@@ -22,6 +22,7 @@ from namalms.models.base import utcnow
 from namalms.services import ServiceError
 from namalms.services.certificates import LEARNER_ENROLLMENTS, LEARNER_PROGRESS, evaluate_and_issue
 
+
 def progress_changed(user: User) -> None:
     """The learner's progress changed in a way that can make a certificate due: issue it now.
 
