@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import threading
 import time
 
@@ -73,26 +75,47 @@ def note_failure(error: BaseException) -> None:
 
 
 class _Probe:
-    """At most one health check in flight per app; a hung one is not started again."""
+    """At most one health check in flight per app; a hung one is not started again.
+
+    The checks run in one long-lived thread per process (started by the first check, and again
+    in a forked worker): starting a thread for every check cost more than the check itself.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running: threading.Thread | None = None
-        self._result: dict = {}
+        self._pid = 0
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
+        self._busy = False
 
     def check(self, app: Flask, timeout: float) -> str:
         """"ok", or why not ("unavailable", "timeout", "check pending")."""
+        result: dict = {}
+        done = threading.Event()
         with self._lock:
-            if self._running is not None and self._running.is_alive():
-                return "check pending"  # the previous check still hangs: do not pile up threads
-            result: dict = {}
-            thread = threading.Thread(target=_ping, args=(app, result), name="namalms-healthz", daemon=True)
-            self._running, self._result = thread, result
-            thread.start()
-        thread.join(timeout)
-        if thread.is_alive():
+            if self._pid != os.getpid():  # first check in this process: nothing is in flight here
+                self._pid, self._jobs, self._worker, self._busy = os.getpid(), queue.SimpleQueue(), None, False
+            if self._busy:
+                return "check pending"  # the previous check still hangs: do not pile up checks
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._serve, args=(self._jobs,), name="namalms-healthz",
+                                                daemon=True)
+                self._worker.start()
+            self._busy = True
+            self._jobs.put((app, result, done))
+        if not done.wait(timeout):
             return "timeout"
         return result.get("status", "unavailable")
+
+    def _serve(self, jobs: queue.SimpleQueue) -> None:
+        while True:
+            app, result, done = jobs.get()
+            try:
+                _ping(app, result)
+            finally:
+                with self._lock:
+                    self._busy = False
+                done.set()
 
 
 def _ping(app: Flask, result: dict) -> None:
