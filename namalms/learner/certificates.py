@@ -25,6 +25,12 @@ def own_certificate(number: str):
     return certificate
 
 
+def json_download(document: dict, filename: str, *, mimetype: str = "application/json") -> Response:
+    """A JSON document of the learner's own, as a file to save (readable, umlauts as they are)."""
+    return Response(json.dumps(document, ensure_ascii=False, indent=2), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
 def sound_certificate(number: str):
     """``own_certificate`` whose stored data still matches its signature; otherwise the view
     answers with the integrity error page instead of handing out the document."""
@@ -87,9 +93,7 @@ def certificate_pdf(number: str):
 @login_required
 def certificate_json(number: str):
     certificate = sound_certificate(number)
-    body = json.dumps(certificate_service.document_for(certificate), ensure_ascii=False, indent=2)
-    return Response(body, mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="{certificate.number}.json"'})
+    return json_download(certificate_service.document_for(certificate), f"{certificate.number}.json")
 
 
 @bp.route("/certificates/<number>/openbadge.json")
@@ -99,6 +103,5 @@ def certificate_open_badge(number: str):
     from namalms.services import open_badges
 
     certificate = own_certificate(number)
-    body = json.dumps(open_badges.credential_for(certificate), ensure_ascii=False, indent=2)
-    return Response(body, mimetype="application/vc+ld+json", headers={
-        "Content-Disposition": f'attachment; filename="{certificate.number}-openbadge.json"'})
+    return json_download(open_badges.credential_for(certificate), f"{certificate.number}-openbadge.json",
+                         mimetype="application/vc+ld+json")
