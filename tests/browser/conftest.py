@@ -13,6 +13,7 @@ import itertools
 import os
 import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -97,30 +98,38 @@ def build_app(database_url: str, content_dir: str | None = None) -> Flask:
     return app
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> Iterator[LiveServer]:
-    """The app served by werkzeug in a background thread on a free port of 127.0.0.1."""
+@contextmanager
+def serving(app: Flask, name: str) -> Iterator[str]:
+    """``app`` served by werkzeug in a background thread on a free port of 127.0.0.1; yields its
+    base URL, and stops the server and closes the app's database connections afterwards."""
     from werkzeug.serving import make_server
 
     from namalms.extensions import db
 
-    import shutil
-
-    database = tmp_path_factory.mktemp("browser-db") / "namalms-browser.sqlite3"
-    content_copy = tmp_path_factory.mktemp("browser-content") / "content"
-    shutil.copytree(CONTENT_DIR, content_copy)
-    app = build_app(f"sqlite:///{database}", str(content_copy))
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="namalms-live-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """The app served by werkzeug in a background thread on a free port of 127.0.0.1."""
+    import shutil
+
+    database = tmp_path_factory.mktemp("browser-db") / "namalms-browser.sqlite3"
+    content_copy = tmp_path_factory.mktemp("browser-content") / "content"
+    shutil.copytree(CONTENT_DIR, content_copy)
+    app = build_app(f"sqlite:///{database}", str(content_copy))
+    with serving(app, "namalms-live-server") as url:
+        yield LiveServer(url=url, app=app)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -254,25 +253,14 @@ def demo_facts(url: str, app: Flask) -> DemoFacts:
 @contextlib.contextmanager
 def demo_server() -> Iterator[DemoFacts]:
     """The app with the demo data, served on a free port of 127.0.0.1 until the block ends."""
-    from werkzeug.serving import make_server
-
-    from namalms.extensions import db
+    from tests.browser.conftest import serving
 
     folder = Path(tempfile.mkdtemp(prefix="namalms-demo-server-"))
     try:
         shutil.copytree(CONTENT_DIR, folder / "content")
         app = build_demo_app(folder / "demo.sqlite3", folder / "content")
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, name="namalms-demo-server", daemon=True)
-        thread.start()
-        try:
-            yield demo_facts(f"http://127.0.0.1:{server.server_port}", app)
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
-            with app.app_context():
-                db.engine.dispose()
+        with serving(app, "namalms-demo-server") as url:
+            yield demo_facts(url, app)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
