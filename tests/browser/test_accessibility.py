@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import CHROMIUM
 from tests.browser.pages import AXE_TAGS, STATES, PageState, demo_server, reach
 from tests.checkers import AXE, missing_checker
 
@@ -81,18 +81,6 @@ def facts():
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture(scope="module")
 def axe_source() -> str:
     return AXE.read_text(encoding="utf-8") + "\n;0"  # evaluate() returns the last value; keep it small
 
@@ -105,9 +93,9 @@ FOCUS_AFTER_ERROR = {  # forms that answer with an error summary: where the focu
 }
 
 
-def open_state(chromium, facts, state: PageState, viewport: dict):
+def open_state(browser, facts, state: PageState, viewport: dict):
     """A fresh tab in the state; returns (context, page, HTTP status of the final page)."""
-    context = chromium.new_context(viewport=viewport, locale="de-DE")
+    context = browser.new_context(viewport=viewport, locale="de-DE")
     context.set_default_timeout(10_000)
     page = context.new_page()
     statuses = []
@@ -119,10 +107,10 @@ def open_state(chromium, facts, state: PageState, viewport: dict):
 
 
 @pytest.mark.parametrize("state", STATES, ids=str)
-def test_page_has_no_wcag_violations_and_reflows_at_320_px(chromium, facts, axe_source, state):
+def test_page_has_no_wcag_violations_and_reflows_at_320_px(browser, facts, axe_source, state):
     """The state is reached once at 1280 px, checked, then narrowed to 320 px – the way a phone
     or a 400 % zoom reflows the same page – and checked again."""
-    context, page, status = open_state(chromium, facts, state, WIDTHS["1280"])
+    context, page, status = open_state(browser, facts, state, WIDTHS["1280"])
     try:
         assert status == state.status, f"{state.name}: expected HTTP {state.status}, got {status} at {page.url}"
         page.evaluate(axe_source)
