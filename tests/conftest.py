@@ -27,6 +27,7 @@ CONTENT_DIR = Path(os.environ.get("NAMALMS_TEST_CONTENT_DIR", PROJECT_ROOT / "co
 PG_ENV = "NAMALMS_TEST_DATABASE_URL"
 PASSWORD = "Sonnenblume-Windrad-42"
 BOTH = "both_databases"
+PUBLIC_BASE = "https://lernen.nama.nrw"  # the public address tests that print links set
 
 # A busy 2-core CI machine must never fail a property test for being slow.
 settings.register_profile("namalms", deadline=None, print_blob=True)
@@ -242,6 +243,14 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+@pytest.fixture
+def public_base(app):
+    """The app's public address set for one test (credentials, xAPI ids, links in mails)."""
+    app.config["PUBLIC_BASE_URL"] = PUBLIC_BASE
+    yield PUBLIC_BASE
+    app.config.pop("PUBLIC_BASE_URL", None)
 
 
 @pytest.fixture

@@ -19,20 +19,13 @@ from namalms.extensions import db
 from namalms.formats import open_badges as ob
 from namalms.services import certificates as service
 from namalms.services import open_badges
+from tests.conftest import PUBLIC_BASE as BASE
 from tests.web.test_certificates import certificates_of, work_through
 
 pytestmark = pytest.mark.both_databases
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "schemas" /
                      "ob_v3p0_achievementcredential_schema.json").read_text(encoding="utf-8"))
-BASE = "https://lernen.nama.nrw"
-
-
-@pytest.fixture
-def public_base(app):
-    app.config["PUBLIC_BASE_URL"] = BASE
-    yield BASE
-    app.config.pop("PUBLIC_BASE_URL", None)
 
 
 @pytest.fixture

@@ -15,18 +15,11 @@ from namalms.extensions import db
 from namalms.formats import xapi as xapi_format
 from namalms.models import Certificate, ProgressEvent, XapiOutbox
 from namalms.services import tokens as token_service
+from tests.conftest import PUBLIC_BASE as BASE
 from tests.web.test_certificates import course_modules, work_through
 from tests.xapi_rules import EMAIL, statement_problems
 
 pytestmark = pytest.mark.both_databases
-BASE = "https://lernen.nama.nrw"
-
-
-@pytest.fixture
-def public_base(app):
-    app.config["PUBLIC_BASE_URL"] = BASE
-    yield BASE
-    app.config.pop("PUBLIC_BASE_URL", None)
 
 
 class StubLrs:
