@@ -125,7 +125,7 @@ def learner_data(user: User) -> LearnerData:
         region_id=user.region_id,
         enrollments={e.course_id: e for e in db.session.scalars(LEARNER_ENROLLMENTS, parameters)},
         progress={r.module_id: r for r in db.session.scalars(LEARNER_PROGRESS, parameters)},
-        certificates=list(db.session.scalars(_CURRENT_CERTIFICATES, parameters)),
+        certificates=standings_certificates(user),
         course_workshops=tuple(map(tuple, db.session.execute(_COURSE_WORKSHOPS, parameters))),
     )
 
@@ -711,8 +711,7 @@ def mark_seen(certificate: Certificate, *, at: datetime | None = None) -> None:
 
 def standings_certificates(user: User) -> list[Certificate]:
     """The learner's current (not superseded) certificates."""
-    return list(db.session.scalars(select(Certificate).where(
-        Certificate.user_id == user.id, Certificate.current_marker.is_(True)).order_by(Certificate.id)))
+    return list(db.session.scalars(_CURRENT_CERTIFICATES, {"user_id": user.id}))
 
 
 def find_by_code(code: str) -> Certificate | None:
