@@ -82,30 +82,17 @@ _TRANSLATIONS = (
 )
 
 
-# The pure-Python SafeLoader, not CSafeLoader: the C loader composes nodes in C, so the alias
-# check in compose_node would never run. Content files are small; correctness wins over speed.
-class LineLoader(yaml.SafeLoader):
-    """A SafeLoader that builds :class:`LineDict` / :class:`LineList` and rejects aliases.
+class _LineConstruction:
+    """Builds :class:`LineDict` / :class:`LineList` from composed nodes (shared by both loaders).
 
     ``line_offset`` is added to every line, so front matter that starts after the opening
     ``---`` reports lines of the whole file.
     """
 
-    def __init__(self, stream: str, line_offset: int = 0) -> None:
-        super().__init__(stream)
-        self.line_offset = line_offset
+    line_offset = 0
 
     def _line(self, node: Node) -> int:
         return node.start_mark.line + 1 + self.line_offset
-
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
-        """Refuse aliases before PyYAML resolves them to shared objects."""
-        if self.check_event(AliasEvent):
-            event = self.peek_event()
-            raise ComposerError(
-                None, None, "Anker und Verweise (& / *) sind nicht erlaubt", event.start_mark
-            )
-        return super().compose_node(parent, index)
 
     def construct_line_mapping(self, node: MappingNode) -> Iterator[LineDict]:
         """Build a LineDict, recording key lines and rejecting duplicate keys."""
@@ -134,20 +121,95 @@ class LineLoader(yaml.SafeLoader):
             sequence.item_lines.append(self._line(item_node))
 
 
+class LineLoader(_LineConstruction, yaml.SafeLoader):
+    """The pure-Python SafeLoader building line-carrying nodes; refuses aliases while composing.
+
+    Its errors are the ones explained in German (see ``_TRANSLATIONS``), so every document that
+    the fast loader cannot read is read again by this one.
+    """
+
+    def __init__(self, stream: str, line_offset: int = 0) -> None:
+        super().__init__(stream)
+        self.line_offset = line_offset
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+        """Refuse aliases before PyYAML resolves them to shared objects."""
+        if self.check_event(AliasEvent):
+            event = self.peek_event()
+            raise ComposerError(
+                None, None, "Anker und Verweise (& / *) sind nicht erlaubt", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+class _AliasFound(Exception):
+    """The fast loader met a node used twice, i.e. an alias (``*a``)."""
+
+
+class FastLineLoader(_LineConstruction, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """The same construction on libyaml's parser, about ten times faster than the pure-Python one.
+
+    libyaml composes in C, where ``LineLoader.compose_node`` cannot refuse aliases; an alias
+    there becomes a node object shared by two parents, so the composed graph is walked once and
+    a node met twice refuses the document before anything is constructed (no "billion laughs").
+    """
+
+    def __init__(self, stream: str, line_offset: int = 0) -> None:
+        super().__init__(stream)
+        self.line_offset = line_offset
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _refuse_shared_nodes(node)
+        return self.construct_document(node)
+
+
+def _refuse_shared_nodes(root: Node) -> None:
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            raise _AliasFound
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                pending.extend((key, value))
+        elif isinstance(node, SequenceNode):
+            pending.extend(node.value)
+
+
 # Dates stay text: no content field is a date, and rules must stay JSON-able for their hash.
-LineLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-LineLoader.add_constructor("tag:yaml.org,2002:map", LineLoader.construct_line_mapping)
-LineLoader.add_constructor("tag:yaml.org,2002:seq", LineLoader.construct_line_sequence)
+for _loader in (LineLoader, FastLineLoader):
+    _loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _loader.add_constructor("tag:yaml.org,2002:map", _loader.construct_line_mapping)
+    _loader.add_constructor("tag:yaml.org,2002:seq", _loader.construct_line_sequence)
 
 
 def load_yaml(text: str, *, line_offset: int = 0) -> Any:
     """Parse one YAML document into line-carrying nodes; raise :class:`YamlError` on bad syntax.
 
     Empty documents give None. ``line_offset`` shifts all reported lines (front matter).
+    A document the fast loader reads is taken as it is; one it refuses for whatever reason
+    (syntax, control characters, aliases) is read by the pure-Python loader, whose errors are
+    the ones this module explains – so the message is the same whichever loader found it.
     """
+    loader = FastLineLoader(text, line_offset)
+    try:
+        return loader.get_single_data()
+    except (yaml.YAMLError, _AliasFound):
+        pass
+    finally:
+        loader.dispose()
+    return _load_slowly(text, line_offset)
+
+
+def _load_slowly(text: str, line_offset: int) -> Any:
     loader = None
     try:
         loader = LineLoader(text, line_offset)

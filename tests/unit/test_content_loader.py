@@ -21,6 +21,7 @@ from namalms.content.model import ModuleSource, Problem, Quiz
 from namalms.content.yamlnodes import LineDict, LineList, YamlError, load_yaml, to_plain
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+CONTENT_ROOT = REPO_ROOT / "content"
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
@@ -884,6 +885,37 @@ def test_yaml_nodes_know_their_lines_and_the_lines_of_their_keys() -> None:
     assert node["b"][1].line_of("d") == 8
     assert to_plain(node) == {"a": 1, "b": ["x", {"c": 2, "d": [1, 2]}]}
     assert type(to_plain(node)["b"]) is list
+
+
+def _line_maps(node):
+    """The data together with every line a node carries, for comparing two loaders."""
+    if isinstance(node, dict):
+        return ("map", node.line, node.key_lines, {key: _line_maps(value) for key, value in node.items()})
+    if isinstance(node, list):
+        return ("seq", node.line, node.item_lines, [_line_maps(item) for item in node])
+    return node
+
+
+@pytest.mark.parametrize("path", sorted(p for p in CONTENT_ROOT.rglob("*") if p.suffix in (".yml", ".md")),
+                         ids=lambda p: str(p.relative_to(CONTENT_ROOT)))
+def test_the_fast_yaml_loader_reads_every_shipped_file_like_the_careful_one(path) -> None:
+    """load_yaml takes libyaml's parser and falls back to the pure-Python one only for errors:
+    on valid files both must give the same data and the same lines."""
+    from namalms.content.yamlnodes import _load_slowly
+
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".md":
+        if not text.startswith("---\n"):
+            return
+        text = text[4:text.index("\n---", 4) + 1]
+    assert _line_maps(load_yaml(text, line_offset=1)) == _line_maps(_load_slowly(text, 1))
+
+
+def test_an_alias_bomb_is_refused_without_expanding_it() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 12)]
+    with pytest.raises(YamlError, match="Anker"):
+        load_yaml("\n".join(lines) + "\n")
 
 
 def test_yaml_dates_stay_text() -> None:
