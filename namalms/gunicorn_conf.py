@@ -29,6 +29,9 @@ threads = int(os.environ.get("NAMALMS_THREADS", "4"))
 timeout = int(os.environ.get("NAMALMS_WORKER_TIMEOUT", "60"))
 graceful_timeout = 30  # a restart lets running requests (and exports) finish for this long
 keepalive = 5  # behind a reverse proxy that keeps connections open
+# gunicorn's own default, written out: a longer request line (path and query string) is refused
+# with 400 before it reaches the app. The bad-input tests send query strings up to this size.
+limit_request_line = 4094
 # Replace workers now and then, so a slow leak can never grow without bound.
 max_requests = 5000
 max_requests_jitter = 500
