@@ -44,11 +44,12 @@ run: $(VENV)/.installed
 	@echo "namalms läuft auf http://$(HOST):$(PORT) – beenden mit Strg+C"
 	@$(VENV)/bin/gunicorn -c python:namalms.gunicorn_conf --bind $(HOST):$(PORT) wsgi:app
 
-# One pytest worker per CPU core (pytest-xdist); a test file stays on one worker, as its tests
-# may share a server or a Redis database. PYTEST_WORKERS=0 runs everything in one process.
+# One pytest worker per CPU core (pytest-xdist). Tests are dealt out one by one, so one long file
+# does not keep a core busy alone at the end; tests sharing an outside resource (a Redis database)
+# carry the mark xdist_group and stay on one worker. PYTEST_WORKERS=0 runs everything in one process.
 PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed $(NODE_DIR)/.installed
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # PNGs of the main pages of each role at 1280 and 390 px in screenshots/ (demo data, headless Chromium).
 screenshots: $(VENV)/.installed
