@@ -16,7 +16,7 @@ import json
 import pytest
 
 from tests.browser.conftest import CHROMIUM
-from tests.browser.pages import AXE_TAGS, STATES, PageState, demo_server, reach
+from tests.browser.pages import AXE_TAGS, STATES, PageState, demo_server, log_in
 from tests.checkers import AXE, missing_checker
 
 pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e .[test])")
@@ -25,6 +25,8 @@ WIDTHS = {"1280": {"width": 1280, "height": 800}, "320": {"width": 320, "height"
 
 pytestmark = [
     pytest.mark.browser,
+    # One worker runs all states: they share the demo server and one signed-in tab per role.
+    pytest.mark.xdist_group("accessibility"),
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"accessibility tests need Chromium at {CHROMIUM}"),
     *missing_checker(None if AXE.exists() else f"accessibility tests need axe-core at {AXE}"),
 ]
@@ -93,39 +95,64 @@ FOCUS_AFTER_ERROR = {  # forms that answer with an error summary: where the focu
 }
 
 
-def open_state(browser, facts, state: PageState, viewport: dict):
-    """A fresh tab in the state; returns (context, page, HTTP status of the final page)."""
-    context = browser.new_context(viewport=viewport, locale="de-DE")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
+@pytest.fixture(scope="module")
+def tabs(browser, facts):
+    """tab(role): one tab per role (None: nobody signed in), signed in when first asked for and
+    then reused by every state of that role – a new tab and a login per state cost more than
+    everything the state checks. Every state starts with a navigation of its own."""
+    opened = {}
+
+    def tab(role: str | None):
+        if role not in opened:
+            context = browser.new_context(viewport=WIDTHS["1280"], locale="de-DE")
+            context.set_default_timeout(10_000)
+            page = context.new_page()
+            if role is not None:
+                log_in(page, facts, role)
+            opened[role] = page
+        return opened[role]
+
+    yield tab
+    for page in opened.values():
+        page.context.close()
+
+
+def open_state(tab, facts, state: PageState):
+    """The role's tab at 1280 px, brought into the state; returns (page, HTTP status of the final page)."""
+    page = tab(state.role)
+    page.set_viewport_size(WIDTHS["1280"])
     statuses = []
-    page.on("response", lambda r: statuses.append(r.status)
-            if r.request.is_navigation_request() and r.frame == page.main_frame else None)
-    reach(page, facts, state)
-    page.wait_for_load_state("load")
-    return context, page, statuses[-1] if statuses else None
+
+    def remember(response):
+        if response.request.is_navigation_request() and response.frame == page.main_frame:
+            statuses.append(response.status)
+
+    page.on("response", remember)
+    try:
+        state.reach(page, facts)
+        page.wait_for_load_state("load")
+    finally:
+        page.remove_listener("response", remember)
+    return page, statuses[-1] if statuses else None
 
 
 @pytest.mark.parametrize("state", STATES, ids=str)
-def test_page_has_no_wcag_violations_and_reflows_at_320_px(browser, facts, axe_source, state):
+def test_page_has_no_wcag_violations_and_reflows_at_320_px(tabs, facts, axe_source, state):
     """The state is reached once at 1280 px, checked, then narrowed to 320 px – the way a phone
     or a 400 % zoom reflows the same page – and checked again."""
-    context, page, status = open_state(browser, facts, state, WIDTHS["1280"])
-    try:
-        assert status == state.status, f"{state.name}: expected HTTP {state.status}, got {status} at {page.url}"
-        page.evaluate(axe_source)
-        if state.name in FOCUS_AFTER_ERROR:
-            assert page.evaluate("document.activeElement.id") == FOCUS_AFTER_ERROR[state.name], \
-                f"{state.name}: the focus is not on the error summary"
-        for width, viewport in WIDTHS.items():
-            page.set_viewport_size(viewport)
-            violations = page.evaluate(AXE_RUN_JS, AXE_TAGS)
-            assert not violations, f"{state.name} at {width} px ({page.url}):\n" + json.dumps(
-                violations, ensure_ascii=False, indent=1)
-            own = page.evaluate(OWN_CHECKS_JS)
-            assert not own, f"{state.name} at {width} px ({page.url}): {own}"
-        scroll_width = page.evaluate("document.documentElement.scrollWidth")
-        assert scroll_width <= 320, (f"{state.name} scrolls sideways at 320 px ({scroll_width} px): "
-                                     f"{page.evaluate(OVERFLOW_JS, 320)}")
-    finally:
-        context.close()
+    page, status = open_state(tabs, facts, state)
+    assert status == state.status, f"{state.name}: expected HTTP {state.status}, got {status} at {page.url}"
+    page.evaluate(axe_source)
+    if state.name in FOCUS_AFTER_ERROR:
+        assert page.evaluate("document.activeElement.id") == FOCUS_AFTER_ERROR[state.name], \
+            f"{state.name}: the focus is not on the error summary"
+    for width, viewport in WIDTHS.items():
+        page.set_viewport_size(viewport)
+        violations = page.evaluate(AXE_RUN_JS, AXE_TAGS)
+        assert not violations, f"{state.name} at {width} px ({page.url}):\n" + json.dumps(
+            violations, ensure_ascii=False, indent=1)
+        own = page.evaluate(OWN_CHECKS_JS)
+        assert not own, f"{state.name} at {width} px ({page.url}): {own}"
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= 320, (f"{state.name} scrolls sideways at 320 px ({scroll_width} px): "
+                                 f"{page.evaluate(OVERFLOW_JS, 320)}")
