@@ -12,6 +12,10 @@ NODE_DIR := $(VENV)/node
 NODE_PACKAGES := axe-core@4.14.1 vnu-jar@26.9.27
 # Printed into certificates (QR code, verification link); set it to the public address in production.
 export NAMALMS_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+# Python's bytecode caches (__pycache__/, ignored by git) are written even where the shell
+# turns them off: without them every test worker and every server or CLI process a test starts
+# compiles the app and rewrites the tests from source again (4 s per process here).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-fast check bench constraints clean-venv screenshots node-tools
 
