@@ -1,14 +1,16 @@
 """Request-level helpers shared by all blueprints: role guards, template globals, headers."""
 from __future__ import annotations
 
+import hashlib
 import re
 import time
-from functools import wraps
+from functools import lru_cache, wraps
 
 from flask import Flask, abort, current_app, request, session
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.security import safe_join
 
 from namalms import formatting
 from namalms.domain.sdgs import SDG_SHORT_NAMES
@@ -148,6 +150,27 @@ def unit_navigation(rendered_html: str, toc: list | None) -> Markup:
     return Markup(_SECTION_HEADING.sub(mark, str(rendered_html)))
 
 
+STATIC_MAX_AGE_S = 365 * 24 * 3600
+
+
+@lru_cache(maxsize=256)
+def static_version(folder: str | None, filename: str) -> str | None:
+    """The first hex digits of a static file's SHA-256, or None when there is no such file.
+
+    Read once per process: static files change with a deployment, which restarts the workers.
+    """
+    if not folder or not filename:
+        return None
+    try:
+        path = safe_join(folder, filename)
+        if path is None:
+            return None
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()[:12]
+    except OSError:
+        return None
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
     app.jinja_env.filters["scrollable_tables"] = scrollable_tables
@@ -171,6 +194,14 @@ def init_app(app: Flask) -> None:
             if now - session.get("_renewed", 0) >= app.config["SESSION_RENEW_AFTER_S"]:
                 session["_renewed"] = now
 
+    @app.url_defaults
+    def versioned_static(endpoint, values):
+        """Static files are linked with their content hash (``?v=…``), so browsers may keep them."""
+        if endpoint == "static" and "v" not in values and values.get("filename"):
+            version = static_version(app.static_folder, values["filename"])
+            if version:
+                values["v"] = version
+
     @app.context_processor
     def inject_now():
         return {"now": utcnow()}
@@ -188,7 +219,12 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         if app.config.get("HTTPS"):
             response.headers.setdefault("Strict-Transport-Security", f"max-age={app.config['HSTS_SECONDS']}")
-        if "Cache-Control" not in response.headers and is_personal():
+        if request.endpoint == "static" and response.status_code == 200 and request.view_args \
+                and request.args.get("v") == static_version(app.static_folder, request.view_args.get("filename", "")):
+            # The address names this very content: a browser keeps it for a year without asking
+            # again (a changed file gets a new address).
+            response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE_S}, immutable"
+        elif "Cache-Control" not in response.headers and is_personal():
             # Whatever a logged-in person sees is theirs: no shared or browser cache keeps it.
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -172,3 +172,18 @@ def test_the_cli_sets_an_expiry(runner):
     assert result.exit_code == 1 and "future" in result.output
     assert runner.invoke(args=["tokens", "create", "--name", "Skript"]).exit_code == 0
     assert "expires" in runner.invoke(args=["tokens", "list"]).output
+
+
+def test_static_files_are_linked_by_content_and_kept_by_browsers(client):
+    """A page links its stylesheet with the file's content hash; that address may be kept for a
+    year, so moving between pages does not ask for the stylesheet again. Any other address of the
+    file is revalidated, so a stale link never shows an old stylesheet for long."""
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    link = re.search(r'href="(/static/namalms\.css\?v=[0-9a-f]{12})"', page)
+    assert link, "the stylesheet is not linked with its version"
+    kept = client.get(link.group(1))
+    assert kept.status_code == 200 and kept.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    for other in ("/static/namalms.css", "/static/namalms.css?v=000000000000"):
+        assert "immutable" not in client.get(other).headers.get("Cache-Control", ""), other
