@@ -262,13 +262,14 @@ def fitting_query(url: str, values: dict[str, str]) -> dict[str, str]:
 
 def _cut(value: str, room: int) -> str:
     """The longest start of ``value`` whose URL encoding takes at most ``room`` characters."""
-    if len(quote_plus(value)) <= room:
-        return value
-    low, high = 0, len(value)  # the start of length low fits, of length high does not
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (middle, high) if len(quote_plus(value[:middle])) <= room else (low, middle)
-    return value[:low]
+    widths: dict[str, int] = {}
+    used = 0
+    for index, char in enumerate(value):
+        width = widths.get(char) or widths.setdefault(char, len(quote_plus(char)))
+        if used + width > room:
+            return value[:index]
+        used += width
+    return value
 
 
 def request_as(world, role, method, url, *, query=None, form=None, files=None, fresh=False):
