@@ -28,7 +28,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 SHOTS_DIR = Path("/tmp/namalms-shots")
 SHOTS_ENV = "NAMALMS_SCREENSHOTS"
 DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 # Fail within seconds, not after Playwright's default 30 s, when an element never shows up.
 ACTION_TIMEOUT_MS = 5_000
 
@@ -157,14 +156,6 @@ def _new_page(browser, live_server: LiveServer, *, javascript: bool, viewport: d
 def page(browser, live_server):
     """A fresh desktop tab with JavaScript DISABLED: every core action must work without it."""
     context, tab = _new_page(browser, live_server, javascript=False, viewport=DESKTOP)
-    yield tab
-    context.close()
-
-
-@pytest.fixture
-def phone_page(browser, live_server):
-    """A fresh phone-sized tab (390 × 844) with JavaScript enabled, only to measure the layout."""
-    context, tab = _new_page(browser, live_server, javascript=True, viewport=PHONE)
     yield tab
     context.close()
 

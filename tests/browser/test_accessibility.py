@@ -31,16 +31,27 @@ pytestmark = [
     *missing_checker(None if AXE.exists() else f"accessibility tests need axe-core at {AXE}"),
 ]
 
-# What sticks out to the right at 320 px, so a failure names the culprit.
+# What sticks out to the right at 320 px – elements and text runs (a long German compound
+# overflows its box without making the box wider) – so a failure names the culprit.
 OVERFLOW_JS = """(width) => {
-  const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (typeof e.className === 'string' && e.className
+  const describe = (e) => e.tagName.toLowerCase() + (typeof e.className === 'string' && e.className
       ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
-  const out = [];
-  const wide = (e) => e.getBoundingClientRect().right > width + 0.5;
-  for (const e of document.querySelectorAll('body *')) {
-    if (wide(e) && !wide(e.parentElement)) out.push(name(e) + ' → ' + Math.round(e.getBoundingClientRect().right));
+  const found = [];
+  const sticksOut = (e) => e.getBoundingClientRect().right > width + 0.5;
+  for (const e of document.querySelectorAll('body *')) {  // only the outermost offenders
+    if (sticksOut(e) && !sticksOut(e.parentElement))
+      found.push(describe(e) + ' → ' + Math.round(e.getBoundingClientRect().right) + ' px');
   }
-  return out.slice(0, 8);
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.textContent.trim()) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const right = range.getBoundingClientRect().right;
+    if (right > width + 0.5) found.push('text in ' + describe(node.parentElement) + ' „'
+        + node.textContent.trim().slice(0, 40) + '“ → ' + Math.round(right) + ' px');
+  }
+  return found.slice(0, 10);
 }"""
 
 # What axe-core leaves to best practice but this app promises: headings without jumps, every
