@@ -88,6 +88,16 @@ def reset_postgres_schema(url: str) -> None:
     engine.dispose()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (make test) every browser test runs on the same worker: two Chromiums
+    at once on a 2-core machine slow each other down more than they gain, and the live server
+    and the demo server are then started once. The other worker takes the rest meanwhile."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 def pytest_generate_tests(metafunc):
     """SQLite for every database test; PostgreSQL as well for tests marked both_databases."""
     if "database_url" in metafunc.fixturenames:

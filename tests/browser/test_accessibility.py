@@ -25,8 +25,6 @@ WIDTHS = {"1280": {"width": 1280, "height": 800}, "320": {"width": 320, "height"
 
 pytestmark = [
     pytest.mark.browser,
-    # One worker runs all states: they share the demo server and one signed-in tab per role.
-    pytest.mark.xdist_group("accessibility"),
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"accessibility tests need Chromium at {CHROMIUM}"),
     *missing_checker(None if AXE.exists() else f"accessibility tests need axe-core at {AXE}"),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 import pytest
 from flask import Blueprint, abort, redirect
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from namalms import create_app
 from namalms.extensions import db
@@ -56,6 +56,11 @@ def probe(tmp_path):
         add_region("crash")
         raise RuntimeError("boom")
 
+    @routes.post("/core-insert")
+    def core_insert():  # a write statement, no ORM object: nothing is pending in the session
+        db.session.execute(insert(Region).values(id="core", name="core"))
+        return redirect("/")
+
     @click.command("probe-cli")
     @click.option("--fail", is_flag=True)
     @click.option("--dry-run", is_flag=True)
@@ -106,6 +111,11 @@ def test_a_crash_saves_nothing(probe):
     probe.config["PROPAGATE_EXCEPTIONS"] = False
     assert probe.test_client().post("/crash").status_code == 500
     assert regions(probe) == set()
+
+
+def test_a_write_statement_without_orm_objects_is_committed_too(probe):
+    assert probe.test_client().post("/core-insert").status_code == 302
+    assert regions(probe) == {"core"}
 
 
 def test_a_failed_request_does_not_spoil_the_next_one(probe):
