@@ -49,11 +49,12 @@ run: $(VENV)/.installed
 	@$(VENV)/bin/gunicorn -c python:namalms.gunicorn_conf --bind $(HOST):$(PORT) wsgi:app
 
 # One pytest worker per CPU core (pytest-xdist). Tests are dealt out one by one, so one long file
-# does not keep a core busy alone at the end; tests sharing an outside resource (a Redis database)
-# carry the mark xdist_group and stay on one worker. PYTEST_WORKERS=0 runs everything in one process.
+# does not keep a core busy alone at the end; tests that share something (Chromium, a Redis
+# database) stay on one worker (SAME_WORKER in tests/conftest.py). PYTEST_WORKERS=0 runs
+# everything in one process.
 PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed $(NODE_DIR)/.installed
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # PNGs of the main pages of each role at 1280 and 390 px in screenshots/ (demo data, headless Chromium).
 screenshots: $(VENV)/.installed

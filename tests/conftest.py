@@ -88,14 +88,25 @@ def reset_postgres_schema(url: str) -> None:
     engine.dispose()
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (make test) every browser test runs on the same worker: two Chromiums
-    at once on a 2-core machine slow each other down more than they gain, and the live server
-    and the demo server are then started once. The other worker takes the rest meanwhile."""
-    for item in items:
-        if item.get_closest_marker("browser") is not None and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group("browser"))
+# Under pytest-xdist (make test) tests are dealt out one by one, except these, which share
+# something and so stay on one worker: the browser tests (one Chromium at a time – two at once on a
+# 2-core machine slow each other down more than they gain – and one live and demo server) and the
+# tests that share a Redis database.
+SAME_WORKER = {"tests/browser/": "browser", "tests/db/test_two_app_servers.py": "redis-11",
+               "tests/web/test_ratelimit.py": "redis-15"}
+
+
+@pytest.hookimpl(optionalhook=True)  # a run without pytest-xdist (-p no:xdist) does not know the hook
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's hook for its scheduler. (Its own `--dist loadgroup` with `xdist_group` marks
+    no longer groups anything under pytest 9, whose node ids it can no longer extend.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedResourceScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next((group for prefix, group in SAME_WORKER.items() if nodeid.startswith(prefix)), nodeid)
+
+    return SharedResourceScheduling(config, log)
 
 
 def pytest_generate_tests(metafunc):

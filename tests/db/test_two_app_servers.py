@@ -33,8 +33,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 FLASK = Path(sys.executable).parent / "flask"
 REDIS_URL = "redis://127.0.0.1:6379/11"
-# Under pytest-xdist all runs of this test stay on one worker: they share that Redis database.
-pytestmark = pytest.mark.xdist_group("redis-11")
 STARTUP_LIMIT = 90  # seconds for a server to answer /healthz on a busy machine
 
 

@@ -11,8 +11,6 @@ from namalms import create_app, ratelimit
 from tests.conftest import PASSWORD, app_config
 
 REDIS_URL = os.environ.get("NAMALMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-# Under pytest-xdist these tests stay on one worker: they share that Redis database.
-pytestmark = pytest.mark.xdist_group("redis-15")
 
 
 @pytest.fixture

@@ -5,12 +5,15 @@ of ``content/`` with the change applied, so problems in other files are caught t
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import posixpath
 import shutil
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -54,6 +57,13 @@ def check_candidate(changes: dict[str, bytes | None], *, replace_folder: str | N
     loader's result: every problem, or the candidate tree.
     """
     root = content_root()
+    key = ("tree", str(root.resolve()), _fingerprint(root), replace_folder, check_timeout(),
+           tuple(sorted((path, None if data is None else hashlib.sha256(data).hexdigest())
+                        for path, data in changes.items())))
+    return _checked.get(key, lambda: _check_candidate(root, changes, replace_folder))
+
+
+def _check_candidate(root: Path, changes: dict[str, bytes | None], replace_folder: str | None):
     with tempfile.TemporaryDirectory(prefix=CHECK_PREFIX) as temporary:
         candidate = Path(temporary) / "content"
         if root.is_dir():
@@ -75,6 +85,64 @@ def check_candidate(changes: dict[str, bytes | None], *, replace_folder: str | N
             return LoadResult(None, [Problem(".", 1, too_slow_message())])
 
 
+class _CheckMemo:
+    """The last few check results, by everything they depend on: checking the same text against
+    the same content folder again ("Prüfen" pressed twice, "Veröffentlichen" after "Prüfen")
+    answers at once instead of checking again. Checks that ran out of time are not kept (the
+    machine may just have been busy)."""
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._results: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, compute):
+        with self._lock:
+            if key in self._results:
+                self._results.move_to_end(key)
+                return self._results[key]
+        result = compute()
+        if not _ran_out_of_time(result):
+            with self._lock:
+                self._results[key] = result
+                while len(self._results) > self._size:
+                    self._results.popitem(last=False)
+        return result
+
+    def clear(self) -> None:
+        with self._lock:
+            self._results.clear()
+
+
+_checked = _CheckMemo()
+
+
+def _ran_out_of_time(result) -> bool:
+    problems = result.problems if isinstance(result, LoadResult) else result[1]
+    return any(problem.message == too_slow_message() for problem in problems)
+
+
+def _fingerprint(root: Path) -> str:
+    """A hash of every file below ``root`` (names and bytes, dot-files left out as by the check):
+    a check result is only reused for exactly this content folder."""
+    digest = hashlib.sha256()
+    for folder, directories, files in os.walk(root):
+        directories[:] = sorted(d for d in directories if not d.startswith("."))
+        for name in sorted(f for f in files if not f.startswith(".")):
+            path = os.path.join(folder, name)
+            digest.update(os.path.relpath(path, root).encode("utf-8", "surrogateescape") + b"\0")
+            try:
+                with open(path, "rb") as handle:
+                    digest.update(hashlib.sha256(handle.read()).digest())
+            except OSError:
+                digest.update(b"unreadable")
+    return digest.hexdigest()
+
+
+def check_timeout() -> float:
+    return float(current_app.config.get("CONTENT_CHECK_TIMEOUT", 20))
+
+
 def too_slow_message() -> str:
     seconds = current_app.config.get("CONTENT_CHECK_TIMEOUT", 20)
     return (f"Die Prüfung wurde nach {seconds:g} Sekunden abgebrochen: Der Text ist zu verschachtelt, um ihn "
@@ -84,15 +152,20 @@ def too_slow_message() -> str:
 def bounded_check(function, *args):
     """Run a content check (it renders Markdown) with the deadline CONTENT_CHECK_TIMEOUT, in a child
     process that is killed when it runs over (see namalms.content.bounded); ``TooSlow`` then."""
-    return run_with_deadline(function, *args, seconds=float(current_app.config.get("CONTENT_CHECK_TIMEOUT", 20)))
+    return run_with_deadline(function, *args, seconds=check_timeout())
 
 
 def parse_module_bounded(source: str, path: str, course_id: str):
     """``parse_module`` with the check's deadline; a text too slow to render is one German problem."""
-    try:
-        return bounded_check(parse_module, source, path, course_id)
-    except TooSlow:
-        return None, [Problem(path, 1, too_slow_message())]
+    def parse():
+        try:
+            return bounded_check(parse_module, source, path, course_id)
+        except TooSlow:
+            return None, [Problem(path, 1, too_slow_message())]
+
+    module, problems = _checked.get(("module", hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest(),
+                                     path, course_id, check_timeout()), parse)
+    return module, list(problems)
 
 
 def write_files(changes: dict[str, bytes | None]) -> None:
