@@ -12,6 +12,7 @@ import io
 import re
 import sys
 import zipfile
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -253,13 +254,19 @@ REQUEST_LINE_OVERHEAD = len("POST  HTTP/1.1?")
 def fitting_query(url: str, values: dict[str, str]) -> dict[str, str]:
     """``values`` with each value cut (from the end) so that the query fits into one request line
     to ``url``; every parameter gets the same share of the room."""
-    room = REQUEST_LINE_LIMIT - REQUEST_LINE_OVERHEAD - len(url) - sum(len(quote_plus(name)) + 2 for name in values)
+    room = REQUEST_LINE_LIMIT - REQUEST_LINE_OVERHEAD - len(url) - sum(_encoded_length(name) + 2 for name in values)
     if room < 0:
         raise AssertionError(f"{len(values)} parameter names alone do not fit into a request line to {url}")
     share = room // max(len(values), 1)
     return {name: _cut(value, share) for name, value in values.items()}
 
 
+@lru_cache(maxsize=None)
+def _encoded_length(text: str) -> int:
+    return len(quote_plus(text))
+
+
+@lru_cache(maxsize=4096)  # the same few hostile values, again and again
 def _cut(value: str, room: int) -> str:
     """The longest start of ``value`` whose URL encoding takes at most ``room`` characters."""
     widths: dict[str, int] = {}
