@@ -10,9 +10,12 @@ Ids, never file names, identify courses and modules: renaming a file changes not
 
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -169,7 +172,7 @@ def parse_module(text: str, path: str, course_id: str) -> tuple[ModuleSource | N
     if refusal is not None:
         return None, [refusal]
     draft = _parse_module_draft(text, path, course_id)
-    return draft.module, draft.report.problems
+    return draft.module, list(draft.report.problems)
 
 
 def check_module_in_tree(module: ModuleSource, tree: ContentTree) -> list[Problem]:
@@ -433,8 +436,33 @@ def _guess_id(text: str) -> str | None:
     return found if found and ID_PATTERN.match(found) else None
 
 
+_PARSED_MODULES: OrderedDict = OrderedDict()
+_PARSED_MODULES_SIZE = 256
+_parsed_lock = threading.Lock()
+
+
 def _parse_module_draft(text: str, path: str, course_id: str) -> _ModuleDraft:
-    """Parse one module file as far as possible, collecting its problems."""
+    """Parse one module file as far as possible, collecting its problems.
+
+    Parsing renders the Markdown (for its images), most of what loading the tree costs; it
+    depends only on the text, the path and the course, so this process keeps the last results
+    and a tree loaded again (``content sync``, the next check, start-up) parses only what changed.
+    """
+    key = (hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest(), path, course_id)
+    with _parsed_lock:
+        draft = _PARSED_MODULES.get(key)
+        if draft is not None:
+            _PARSED_MODULES.move_to_end(key)
+    if draft is None:
+        draft = _parse_module_draft_now(text, path, course_id)
+        with _parsed_lock:
+            _PARSED_MODULES[key] = draft
+            while len(_PARSED_MODULES) > _PARSED_MODULES_SIZE:
+                _PARSED_MODULES.popitem(last=False)
+    return replace(draft)  # a copy: the loader notes a guessed id on broken files
+
+
+def _parse_module_draft_now(text: str, path: str, course_id: str) -> _ModuleDraft:
     draft = _ModuleDraft(path, _Report(path))
     report = draft.report
     split = _split_front_matter(text, report)
