@@ -462,6 +462,30 @@ def _parse_module_draft(text: str, path: str, course_id: str) -> _ModuleDraft:
     return replace(draft)  # a copy: the loader notes a guessed id on broken files
 
 
+def parsed_modules(paths: set[str]) -> dict:
+    """The kept parse results of the module files at ``paths`` (to seed another process with)."""
+    with _parsed_lock:
+        return {key: draft for key, draft in _PARSED_MODULES.items() if key[1] in paths}
+
+
+def keep_parsed_modules(entries: dict) -> None:
+    """Take parse results from another process (see :func:`parsed_modules`)."""
+    with _parsed_lock:
+        _PARSED_MODULES.update(entries)
+        while len(_PARSED_MODULES) > _PARSED_MODULES_SIZE:
+            _PARSED_MODULES.popitem(last=False)
+
+
+def load_tree_seeded(root: Path, parsed: dict) -> tuple[LoadResult, dict]:
+    """:func:`load_tree` in a fresh process that is handed the parent's parse results; returns
+    the result and the parse results this call added, for the parent to keep."""
+    keep_parsed_modules(parsed)
+    result = load_tree(root)
+    with _parsed_lock:
+        added = {key: draft for key, draft in _PARSED_MODULES.items() if key not in parsed}
+    return result, added
+
+
 def _parse_module_draft_now(text: str, path: str, course_id: str) -> _ModuleDraft:
     draft = _ModuleDraft(path, _Report(path))
     report = draft.report

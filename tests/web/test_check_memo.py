@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from namalms.content.loader import parsed_modules
 from namalms.extensions import db
 from namalms.models import Module
 from namalms.services.publishing import files
@@ -38,18 +39,19 @@ def test_the_same_text_is_checked_once_and_a_change_anywhere_checks_again(app, c
     edited = source.replace("title:", "title: Neu –", 1)
 
     first = plan_module_edit(MODULE_ID, edited, base_revision_id=base)
-    assert not first.problems and checks == ["parse_module", "load_tree"]
+    assert not first.problems and checks == ["parse_module", "load_tree_seeded"]
+    assert parsed_modules({first.path}), "what the check's child process parsed is kept for the next check"
     again = plan_module_edit(MODULE_ID, edited, base_revision_id=base)
     assert not again.problems and again.module == first.module
-    assert checks == ["parse_module", "load_tree"], "the second check of the same text ran again"
+    assert checks == ["parse_module", "load_tree_seeded"], "the second check of the same text ran again"
 
     plan_module_edit(MODULE_ID, edited + "\nNoch ein Satz.\n", base_revision_id=base)
-    assert checks[2:] == ["parse_module", "load_tree"], "a changed text must be checked"
+    assert checks[2:] == ["parse_module", "load_tree_seeded"], "a changed text must be checked"
 
     page = next((content / "seiten").glob("*.md"))
     page.write_text(page.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     plan_module_edit(MODULE_ID, edited, base_revision_id=base)
-    assert checks[4:] == ["load_tree"], "another file of the content folder changed: the tree is checked again"
+    assert checks[4:] == ["load_tree_seeded"], "another file of the content folder changed: the tree is checked again"
 
 
 def test_a_check_that_ran_out_of_time_is_not_kept(app, content, checks):

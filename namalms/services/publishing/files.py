@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from namalms.content.listing import CourseListing, ListingError, read_listing, set_order_line, write_listing
 from namalms.content.bounded import TooSlow, run_with_deadline
-from namalms.content.loader import LoadResult, load_tree, parse_module
+from namalms.content.loader import LoadResult, keep_parsed_modules, load_tree_seeded, parse_module, parsed_modules
 from namalms.content.model import Problem
 from namalms.extensions import db
 from namalms.models import ContentWrite
@@ -79,10 +79,15 @@ def _check_candidate(root: Path, changes: dict[str, bytes | None], replace_folde
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
+        # The child gets the modules this process parsed before, so it renders only what changed;
+        # what it parses is kept here for the next check.
+        modules = {path.relative_to(candidate).as_posix() for path in candidate.rglob("*.md")}
         try:
-            return bounded_check(load_tree, candidate)
+            result, parsed = bounded_check(load_tree_seeded, candidate, parsed_modules(modules))
         except TooSlow:
             return LoadResult(None, [Problem(".", 1, too_slow_message())])
+        keep_parsed_modules(parsed)
+        return result
 
 
 class _CheckMemo:
