@@ -14,8 +14,6 @@ import hashlib
 import json
 import posixpath
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -55,6 +53,7 @@ from namalms.content.model import (
 from namalms.content.reference import (
     GLOSSARY_FILE, WORKAIDS_DIR, check_links, load_glossary, load_workaids, scan_workaids,
 )
+from namalms.content.recent import RecentResults
 from namalms.content.render import dropped_elements, extract_images, is_external_or_absolute, url_scheme
 from namalms.domain.quiz import answer_leaks
 from namalms.domain.rules import Catalog, CourseInfo, find_certificate_cycles, validate_rule
@@ -436,9 +435,7 @@ def _guess_id(text: str) -> str | None:
     return found if found and ID_PATTERN.match(found) else None
 
 
-_PARSED_MODULES: OrderedDict = OrderedDict()
-_PARSED_MODULES_SIZE = 256
-_parsed_lock = threading.Lock()
+_parsed = RecentResults(256)
 
 
 def _parse_module_draft(text: str, path: str, course_id: str) -> _ModuleDraft:
@@ -449,31 +446,18 @@ def _parse_module_draft(text: str, path: str, course_id: str) -> _ModuleDraft:
     and a tree loaded again (``content sync``, the next check, start-up) parses only what changed.
     """
     key = (hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest(), path, course_id)
-    with _parsed_lock:
-        draft = _PARSED_MODULES.get(key)
-        if draft is not None:
-            _PARSED_MODULES.move_to_end(key)
-    if draft is None:
-        draft = _parse_module_draft_now(text, path, course_id)
-        with _parsed_lock:
-            _PARSED_MODULES[key] = draft
-            while len(_PARSED_MODULES) > _PARSED_MODULES_SIZE:
-                _PARSED_MODULES.popitem(last=False)
+    draft = _parsed.get(key, lambda: _parse_module_draft_now(text, path, course_id))
     return replace(draft)  # a copy: the loader notes a guessed id on broken files
 
 
 def parsed_modules(paths: set[str]) -> dict:
     """The kept parse results of the module files at ``paths`` (to seed another process with)."""
-    with _parsed_lock:
-        return {key: draft for key, draft in _PARSED_MODULES.items() if key[1] in paths}
+    return _parsed.where(lambda key: key[1] in paths)
 
 
 def keep_parsed_modules(entries: dict) -> None:
     """Take parse results from another process (see :func:`parsed_modules`)."""
-    with _parsed_lock:
-        _PARSED_MODULES.update(entries)
-        while len(_PARSED_MODULES) > _PARSED_MODULES_SIZE:
-            _PARSED_MODULES.popitem(last=False)
+    _parsed.update(entries)
 
 
 def load_tree_seeded(root: Path, parsed: dict) -> tuple[LoadResult, dict]:
@@ -481,9 +465,7 @@ def load_tree_seeded(root: Path, parsed: dict) -> tuple[LoadResult, dict]:
     the result and the parse results this call added, for the parent to keep."""
     keep_parsed_modules(parsed)
     result = load_tree(root)
-    with _parsed_lock:
-        added = {key: draft for key, draft in _PARSED_MODULES.items() if key not in parsed}
-    return result, added
+    return result, _parsed.where(lambda key: key not in parsed)
 
 
 def _parse_module_draft_now(text: str, path: str, course_id: str) -> _ModuleDraft:

@@ -269,10 +269,9 @@ def _encoded_length(text: str) -> int:
 @lru_cache(maxsize=4096)  # the same few hostile values, again and again
 def _cut(value: str, room: int) -> str:
     """The longest start of ``value`` whose URL encoding takes at most ``room`` characters."""
-    widths: dict[str, int] = {}
     used = 0
     for index, char in enumerate(value):
-        width = widths.get(char) or widths.setdefault(char, len(quote_plus(char)))
+        width = _encoded_length(char)
         if used + width > room:
             return value[:index]
         used += width

@@ -11,9 +11,7 @@ import os
 import posixpath
 import shutil
 import tempfile
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +24,7 @@ from namalms.content.listing import CourseListing, ListingError, read_listing, s
 from namalms.content.bounded import TooSlow, run_with_deadline
 from namalms.content.loader import LoadResult, keep_parsed_modules, load_tree_seeded, parse_module, parsed_modules
 from namalms.content.model import Problem
+from namalms.content.recent import RecentResults
 from namalms.extensions import db
 from namalms.models import ContentWrite
 from namalms.services import ServiceError
@@ -60,10 +59,14 @@ def check_candidate(changes: dict[str, bytes | None], *, replace_folder: str | N
     key = ("tree", str(root.resolve()), _fingerprint(root), replace_folder, check_timeout(),
            tuple(sorted((path, None if data is None else hashlib.sha256(data).hexdigest())
                         for path, data in changes.items())))
-    return _checked.get(key, lambda: _check_candidate(root, changes, replace_folder))
+    try:
+        return _checked.get(key, lambda: _check_candidate(root, changes, replace_folder))
+    except TooSlow:
+        return LoadResult(None, [Problem(".", 1, too_slow_message())])
 
 
 def _check_candidate(root: Path, changes: dict[str, bytes | None], replace_folder: str | None):
+    """The check itself (``TooSlow`` when it ran over its deadline)."""
     with tempfile.TemporaryDirectory(prefix=CHECK_PREFIX) as temporary:
         candidate = Path(temporary) / "content"
         if root.is_dir():
@@ -82,49 +85,15 @@ def _check_candidate(root: Path, changes: dict[str, bytes | None], replace_folde
         # The child gets the modules this process parsed before, so it renders only what changed;
         # what it parses is kept here for the next check.
         modules = {path.relative_to(candidate).as_posix() for path in candidate.rglob("*.md")}
-        try:
-            result, parsed = bounded_check(load_tree_seeded, candidate, parsed_modules(modules))
-        except TooSlow:
-            return LoadResult(None, [Problem(".", 1, too_slow_message())])
+        result, parsed = bounded_check(load_tree_seeded, candidate, parsed_modules(modules))
         keep_parsed_modules(parsed)
         return result
 
 
-class _CheckMemo:
-    """The last few check results, by everything they depend on: checking the same text against
-    the same content folder again ("Prüfen" pressed twice, "Veröffentlichen" after "Prüfen")
-    answers at once instead of checking again. Checks that ran out of time are not kept (the
-    machine may just have been busy)."""
-
-    def __init__(self, size: int = 16) -> None:
-        self._size = size
-        self._results: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key, compute):
-        with self._lock:
-            if key in self._results:
-                self._results.move_to_end(key)
-                return self._results[key]
-        result = compute()
-        if not _ran_out_of_time(result):
-            with self._lock:
-                self._results[key] = result
-                while len(self._results) > self._size:
-                    self._results.popitem(last=False)
-        return result
-
-    def clear(self) -> None:
-        with self._lock:
-            self._results.clear()
-
-
-_checked = _CheckMemo()
-
-
-def _ran_out_of_time(result) -> bool:
-    problems = result.problems if isinstance(result, LoadResult) else result[1]
-    return any(problem.message == too_slow_message() for problem in problems)
+# The last check results, by everything they depend on: checking the same text against the same
+# content folder again ("Prüfen" pressed twice, "Veröffentlichen" after "Prüfen") answers at once.
+# A check that ran out of time raises TooSlow and is not kept (the machine may just have been busy).
+_checked = RecentResults(16)
 
 
 def _fingerprint(root: Path) -> str:
@@ -149,8 +118,7 @@ def check_timeout() -> float:
 
 
 def too_slow_message() -> str:
-    seconds = current_app.config.get("CONTENT_CHECK_TIMEOUT", 20)
-    return (f"Die Prüfung wurde nach {seconds:g} Sekunden abgebrochen: Der Text ist zu verschachtelt, um ihn "
+    return (f"Die Prüfung wurde nach {check_timeout():g} Sekunden abgebrochen: Der Text ist zu verschachtelt, um ihn "
             f"darzustellen (z. B. sehr tief verschachtelte Listen oder Zitate). Bitte vereinfachen Sie die Gliederung.")
 
 
@@ -162,14 +130,12 @@ def bounded_check(function, *args):
 
 def parse_module_bounded(source: str, path: str, course_id: str):
     """``parse_module`` with the check's deadline; a text too slow to render is one German problem."""
-    def parse():
-        try:
-            return bounded_check(parse_module, source, path, course_id)
-        except TooSlow:
-            return None, [Problem(path, 1, too_slow_message())]
-
-    module, problems = _checked.get(("module", hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest(),
-                                     path, course_id, check_timeout()), parse)
+    key = ("module", hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest(), path, course_id,
+           check_timeout())
+    try:
+        module, problems = _checked.get(key, lambda: bounded_check(parse_module, source, path, course_id))
+    except TooSlow:
+        return None, [Problem(path, 1, too_slow_message())]
     return module, list(problems)
 
 
