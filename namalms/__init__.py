@@ -27,6 +27,9 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
     config.finish(app.config, app.instance_path)
 
     from namalms import keys, observability
+    from namalms.session_cookie import RememberingSessionInterface
+
+    app.session_interface = RememberingSessionInterface()  # one per app: it remembers this app's cookies
 
     observability.init_app(app)  # first: every later hook and log line has the request id
     keys.init_app(app)

@@ -21,6 +21,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from namalms.extensions import db
 from namalms.models import LoginSession, User
@@ -56,24 +59,56 @@ def start(user: User, *, remember: bool, now: datetime | None = None) -> str:
     return token
 
 
+_USER_COLUMNS = tuple(User.__table__.columns)
+_USER_ATTRIBUTES = tuple(User.__mapper__.get_property_by_column(column).key for column in _USER_COLUMNS)
 # Built once: this runs on every logged-in request, and SQLAlchemy then reuses the compiled SQL.
-USER_FOR_TOKEN = (select(LoginSession.expires_at, LoginSession.session_version, User)
+# Plain columns, not the User entity: the row becomes a User below without the ORM's loading
+# machinery, which cost more than the statement itself.
+USER_FOR_TOKEN = (select(LoginSession.expires_at, LoginSession.session_version, *_USER_COLUMNS)
                   .join(User, User.id == LoginSession.user_id)
                   .where(LoginSession.token_hash == bindparam("token_hash")))
+
+
+def _attached_user(values) -> User:
+    """The User of a row of ``_USER_COLUMNS`` in this session, as if the ORM had loaded it.
+
+    The session's own instance when it has one already: what it holds wins, as with a query,
+    and what it no longer holds (expired by a commit) is filled in from the row.
+    """
+    session = db.session()
+    known = session.identity_map.get(session.identity_key(User, values[0]))
+    if known is not None:
+        unloaded = sa_inspect(known).unloaded
+        for key, value in zip(_USER_ATTRIBUTES, values):
+            if key in unloaded:
+                set_committed_value(known, key, value)
+        return known
+    user = User.__mapper__.class_manager.new_instance()  # as the ORM makes one: without __init__
+    for key, value in zip(_USER_ATTRIBUTES, values):
+        set_committed_value(user, key, value)
+    make_transient_to_detached(user)
+    session.add(user)
+    return user
 
 
 def user_for(token: str | None, *, now: datetime | None = None) -> User | None:
     """The active user this login token belongs to, or None (logged out, expired, ended, unknown)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    found = db.session.execute(USER_FOR_TOKEN, {"token_hash": _hash(token)}).first()
+    found = db.session.connection().execute(USER_FOR_TOKEN, {"token_hash": _hash(token)}).first()
     if found is None:
         return None
-    expires_at, version, user = found
-    if expires_at <= (now or utcnow()) or not user.is_active_account or user.session_version != version:
+    expires_at, version, *values = found
+    is_active, user_version = values[_ACTIVE], values[_VERSION]
+    if expires_at <= (now or utcnow()) or not is_active or user_version != version:
         return None
+    user = _attached_user(values)
     user.login_token = token
     return user
+
+
+_ACTIVE = _USER_ATTRIBUTES.index("is_active_account")
+_VERSION = _USER_ATTRIBUTES.index("session_version")
 
 
 def end(token: str | None) -> None:
