@@ -6,13 +6,14 @@ import re
 import time
 from functools import lru_cache, wraps
 
-from flask import Flask, abort, current_app, request, session
+from flask import Flask, abort, current_app, has_request_context, request, session
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.routing import BaseConverter, ValidationError
 from werkzeug.security import safe_join
 
 from namalms import formatting
+from namalms.content.recent import RecentResults
 from namalms.domain.sdgs import SDG_SHORT_NAMES
 from namalms.models import ROLES
 from namalms.models.base import utcnow
@@ -171,8 +172,34 @@ def static_version(folder: str | None, filename: str) -> str | None:
         return None
 
 
+_PLAIN_VALUES = (str, int)
+
+
+def remembering_url_for(app: Flask):
+    """The templates' ``url_for``: the addresses it built recently are remembered per process.
+
+    A page links to the same few dozen places on every view (18 on a module page), and building
+    each address through the URL map cost more than all of the page's SQL. An address depends only
+    on the endpoint, its values and the application's root path (behind a proxy's prefix), so the
+    last 4,096 are kept by exactly that. Anything else – outside a request, an absolute or
+    anchored address (``_external``, ``_anchor`` …), an endpoint relative to the blueprint, a value
+    that is not text or a number – is built every time, as before.
+    """
+    built = RecentResults(4096)
+
+    def url_for(endpoint: str, **values) -> str:
+        if not has_request_context() or endpoint.startswith(".") \
+                or not all(isinstance(value, _PLAIN_VALUES) and not key.startswith("_") for key, value in values.items()):
+            return app.url_for(endpoint, **values)
+        key = (request.script_root, endpoint, *sorted(values.items()))
+        return built.get(key, lambda: app.url_for(endpoint, **values))
+
+    return url_for
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
+    app.jinja_env.globals["url_for"] = remembering_url_for(app)
     app.jinja_env.filters["scrollable_tables"] = scrollable_tables
     app.jinja_env.filters["unit_navigation"] = unit_navigation
     app.jinja_env.globals["SDG_SHORT_NAMES"] = SDG_SHORT_NAMES

@@ -24,7 +24,7 @@ def init_app(app: Flask) -> None:
         """Certificates issued to the learner that they have not opened yet (one small query).
 
         A view that already counted them (the module page, in its one query) says so with
-        :func:`known_unseen_count`; with none unseen there is nothing to look up.
+        :func:`known_unseen_certificates`; with none unseen there is nothing to look up.
         """
         if not current_user.is_authenticated or current_user.role != "learner" \
                 or request.environ.get(UNSEEN_COUNT) == 0:

@@ -6,7 +6,7 @@ aids, position among its siblings, the self-check's questions – is rendered in
 parts once per content stamp (see :mod:`namalms.content_cache`) and kept by the process. Per
 request there are two statements: the login (the user loader) and :data:`STATE`, which reads
 the content stamp, the enrolment, the learner's progress, their open self-check attempt and
-how many new certificates they have not opened yet. The Markdown source is never loaded.
+the new certificates they have not opened yet. The Markdown source is never loaded.
 """
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ class LearnerState:
     is_enrolled: bool
     progress: ProgressState | None
     attempt: OpenAttempt | None
-    unseen_certificates: int
+    unseen_certificates: tuple[tuple[str, str], ...]  # (number, definition id), by number
 
 
 _OPEN_ATTEMPT = (
@@ -125,8 +125,12 @@ _OPEN_ATTEMPT = (
            QuizAttempt.revision_id == Module.current_revision_id, QuizAttempt.submitted_at.is_(None))
     .correlate(Module).scalar_subquery()
 )
+# The new certificates as one text, "number<TAB>definition id" per line (string_agg on PostgreSQL,
+# group_concat on SQLite): the header's notice needs no query of its own.
+_UNSEEN_SEPARATOR, _UNSEEN_FIELDS = "\n", "\t"
 _UNSEEN = (
-    select(func.count(Certificate.id))
+    select(func.aggregate_strings(func.coalesce(Certificate.number, "") + _UNSEEN_FIELDS + Certificate.definition_id,
+                                  _UNSEEN_SEPARATOR))
     .where(Certificate.user_id == bindparam("user_id"), Certificate.seen_at.is_(None), Certificate.status == "valid")
     .scalar_subquery()
 )
@@ -158,14 +162,19 @@ def learner_state(user_id: int, module_id: str) -> LearnerState | None:
         stamp=stamp, revision_id=revision_id, is_enrolled=enrollment_id is not None,
         progress=ProgressState(*progress_values) if progress_id is not None else None,
         attempt=OpenAttempt(attempt_id, layout) if attempt_id is not None else None,
-        unseen_certificates=unseen or 0,
+        unseen_certificates=tuple(sorted(tuple(line.split(_UNSEEN_FIELDS, 1))
+                                         for line in unseen.split(_UNSEEN_SEPARATOR))) if unseen else (),
     )
 
 
-def known_unseen_count(count: int) -> None:
-    """This request already knows how many new certificates the learner has not opened, so the
-    notice in the page header (learner.new_certificates) need not look them up."""
-    request.environ[UNSEEN_COUNT] = count
+def known_unseen_certificates(state: LearnerState) -> None:
+    """This request already read the new certificates the learner has not opened, so the notice
+    in the page header (learner.new_certificates) need not look them up."""
+    unseen = state.unseen_certificates
+    titles = load_catalog(stamp=state.stamp).certificates if unseen else {}
+    request.environ[UNSEEN_COUNT] = len(unseen)
+    request.environ[UNSEEN_LIST] = [NewCertificate(number, titles.get(definition_id, ""))
+                                    for number, definition_id in unseen]
 
 
 def known_unseen(data) -> None:

@@ -95,7 +95,7 @@ def module(module_id: str):
     page = module_page.prepared_module(module_id, state.stamp) if state else None
     if page is None:
         abort(404)
-    module_page.known_unseen_count(state.unseen_certificates)
+    module_page.known_unseen_certificates(state)
     if page.is_retired and not (state.is_enrolled and is_learner):
         abort(404)
     lock = entry_lock(page.course_id) if is_learner and page.has_entry_rule else None

@@ -47,14 +47,15 @@ def all_modules() -> list[Module]:
     return list(db.session.scalars(select(Module).order_by(Module.course_id, Module.position)))
 
 
-def load_catalog(modules: list[Module] | None = None) -> Catalog:
+def load_catalog(modules: list[Module] | None = None, *, stamp: int | None = None) -> Catalog:
     """Courses, modules, regions and certificate titles as the rules engine sees them.
 
-    Kept by the process while the content stays the same (see content_cache); built from
-    ``modules`` when the caller already loaded them (3 queries).
+    Kept by the process while the content stays the same (see content_cache; ``stamp``: the
+    content stamp, when the caller already read it); built from ``modules`` when the caller
+    already loaded them (3 queries).
     """
     if modules is None:
-        return content_cache.prepared("catalog", lambda: load_catalog(all_modules()))
+        return content_cache.prepared("catalog", lambda: load_catalog(all_modules()), stamp=stamp)
     courses = {}
     for course in db.session.scalars(select(Course).order_by(Course.position)):
         active = [m for m in modules if m.course_id == course.id and not m.is_retired]
