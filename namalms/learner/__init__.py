@@ -4,7 +4,7 @@ from flask_login import current_user
 from sqlalchemy import bindparam, select
 
 from namalms.extensions import db
-from namalms.learner import account, certificates, profile, workshops  # noqa: F401  (register their routes on bp)
+from namalms.learner import account, cards, certificates, profile, workshops  # noqa: F401  (register their routes on bp)
 from namalms.learner.module_page import UNSEEN_COUNT, UNSEEN_LIST
 from namalms.learner.views import bp
 from namalms.models import Certificate, CertificateDefinition
@@ -18,6 +18,7 @@ UNSEEN = (select(Certificate.number, CertificateDefinition.title)
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.jinja_env.globals["standing_card"] = cards.standing_card
 
     @app.context_processor
     def new_certificates():

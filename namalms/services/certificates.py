@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from namalms import content_cache, keys
 from namalms.certificates import signing
-from namalms.domain.rules import Catalog, CourseInfo, Facts, Verdict, evaluate
+from namalms.domain.rules import Catalog, CourseInfo, Facts, Rule, RuleError, Verdict, evaluate, parse_rule
 from namalms.extensions import db
 from namalms.formats.open_badges import status_index_for
 from namalms.formatting import format_date
@@ -153,12 +153,23 @@ class DefinitionInfo:
     statement: str
     rule: dict
     position: int
+    parsed_rule: Rule | dict  # parsed once; the raw rule when it does not parse (evaluating says why)
+
+
+def parsed_once(raw) -> Rule | dict:
+    """A rule parsed for evaluating it many times; a broken one stays raw, so that `evaluate`
+    raises its error where it always did."""
+    try:
+        return parse_rule(raw)
+    except RuleError:
+        return raw
 
 
 def definition_infos() -> tuple[DefinitionInfo, ...]:
     """The active definitions, kept by the process while the content stays the same."""
     return content_cache.prepared("definitions", lambda: tuple(
-        DefinitionInfo(d.id, d.title, d.short_title, d.statement, d.rule, d.position) for d in active_definitions()))
+        DefinitionInfo(d.id, d.title, d.short_title, d.statement, d.rule, d.position, parsed_once(d.rule))
+        for d in active_definitions()))
 
 
 def programme_meta() -> dict:
@@ -168,6 +179,12 @@ def programme_meta() -> dict:
         return revision.meta if revision else {}
 
     return content_cache.prepared("programme_meta", load)
+
+
+def course_entry_rules() -> dict[str, Rule | dict]:
+    """The rules that open courses (programme.yml, course_entry), parsed once per content state."""
+    return content_cache.prepared("course_entry_rules", lambda: {
+        course_id: parsed_once(raw) for course_id, raw in (programme_meta().get("course_entry") or {}).items()})
 
 
 # --- explaining ------------------------------------------------------------------------------------
@@ -219,13 +236,14 @@ def standings(user: User, *, catalog: Catalog | None = None, facts: Facts | None
     certificates = data.certificates if data is not None else standings_certificates(user)
     current = {c.definition_id: c for c in certificates}
     definitions = definition_infos() if for_display else active_definitions()
-    return [Standing(d, evaluate(d.rule, facts, catalog), current.get(d.id)) for d in definitions]
+    return [Standing(d, evaluate(d.parsed_rule if for_display else d.rule, facts, catalog), current.get(d.id))
+            for d in definitions]
 
 
 def course_entry_verdict(user: User | None, course_id: str, *, catalog: Catalog | None = None,
                          facts: Facts | None = None) -> Verdict | None:
     """The verdict of the rule that opens a course, or None when the course is open to all."""
-    rule = programme_meta().get("course_entry", {}).get(course_id)
+    rule = course_entry_rules().get(course_id)
     if rule is None:
         return None
     if facts is None:
@@ -257,7 +275,7 @@ def course_certificate_notices(user: User | None, course_id: str, *,
         _referenced(definition.rule, courses, set(), set())
         if course_id not in courses:
             continue
-        verdict = evaluate(definition.rule, facts, catalog)
+        verdict = evaluate(definition.parsed_rule, facts, catalog)
         for precondition in verdict.preconditions():
             known = facts.region_id is not None
             notices.append(CertificateNotice(definition.short_title or definition.title, precondition.label,
