@@ -4,8 +4,9 @@ from flask_login import current_user
 from sqlalchemy import bindparam, select
 
 from namalms.extensions import db
-from namalms.learner import account, cards, certificates, profile, workshops  # noqa: F401  (register their routes on bp)
-from namalms.learner.module_page import UNSEEN_COUNT, UNSEEN_LIST
+from namalms.learner import account, certificates, profile, workshops  # noqa: F401  (register their routes on bp)
+from namalms.learner import cards
+from namalms.learner.module_page import UNSEEN_LIST
 from namalms.learner.views import bp
 from namalms.models import Certificate, CertificateDefinition
 
@@ -24,11 +25,11 @@ def init_app(app: Flask) -> None:
     def new_certificates():
         """Certificates issued to the learner that they have not opened yet (one small query).
 
-        A view that already counted them (the module page, in its one query) says so with
-        :func:`known_unseen_certificates`; with none unseen there is nothing to look up.
+        A view that already read them (the module page in its one query, the pages that read the
+        learner's records) hands them over with :func:`known_unseen_certificates` or
+        :func:`known_unseen`; then there is nothing to look up.
         """
-        if not current_user.is_authenticated or current_user.role != "learner" \
-                or request.environ.get(UNSEEN_COUNT) == 0:
+        if not current_user.is_authenticated or current_user.role != "learner":
             return {"new_certificates": []}
         if UNSEEN_LIST in request.environ:
             return {"new_certificates": request.environ[UNSEEN_LIST]}

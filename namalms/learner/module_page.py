@@ -31,8 +31,7 @@ from namalms.services import reference
 from namalms.services.certificates import load_catalog, programme_meta
 
 PARTS_TEMPLATE = "learner/_module_parts.html"
-UNSEEN_COUNT = "namalms.unseen_certificates"  # request.environ: new certificates, when already counted
-UNSEEN_LIST = "namalms.unseen_certificate_list"  # request.environ: … or already read
+UNSEEN_LIST = "namalms.unseen_certificate_list"  # request.environ: the new certificates, when already read
 
 
 @dataclass(frozen=True)
@@ -168,22 +167,22 @@ def learner_state(user_id: int, module_id: str) -> LearnerState | None:
 
 
 def known_unseen_certificates(state: LearnerState) -> None:
-    """This request already read the new certificates the learner has not opened, so the notice
-    in the page header (learner.new_certificates) need not look them up."""
-    unseen = state.unseen_certificates
-    titles = load_catalog(stamp=state.stamp).certificates if unseen else {}
-    request.environ[UNSEEN_COUNT] = len(unseen)
-    request.environ[UNSEEN_LIST] = [NewCertificate(number, titles.get(definition_id, ""))
-                                    for number, definition_id in unseen]
+    """This request already read the new certificates the learner has not opened (the module
+    page's one query), so the notice in the page header need not look them up."""
+    _note_unseen(state.unseen_certificates, stamp=state.stamp)
 
 
 def known_unseen(data) -> None:
     """This request already read the learner's certificates (``certificates.LearnerData``), so
     the notice in the page header is taken from them instead of being looked up again."""
-    titles = load_catalog().certificates
-    unseen = [NewCertificate(c.number, titles.get(c.definition_id, "")) for c in data.unseen_certificates()]
-    request.environ[UNSEEN_COUNT] = len(unseen)
-    request.environ[UNSEEN_LIST] = unseen
+    _note_unseen([(c.number, c.definition_id) for c in data.unseen_certificates()])
+
+
+def _note_unseen(unseen, *, stamp: int | None = None) -> None:
+    """The header's notice (learner.new_certificates) for these (number, definition id) pairs."""
+    titles = load_catalog(stamp=stamp).certificates if unseen else {}
+    request.environ[UNSEEN_LIST] = [NewCertificate(number, titles.get(definition_id, ""))
+                                    for number, definition_id in unseen]
 
 
 def prepared_module(module_id: str, stamp: int | None) -> PreparedModule | None:

@@ -61,6 +61,7 @@ def start(user: User, *, remember: bool, now: datetime | None = None) -> str:
 
 _USER_COLUMNS = tuple(User.__table__.columns)
 _USER_ATTRIBUTES = tuple(User.__mapper__.get_property_by_column(column).key for column in _USER_COLUMNS)
+_ACTIVE, _VERSION = _USER_ATTRIBUTES.index("is_active_account"), _USER_ATTRIBUTES.index("session_version")
 # Built once: this runs on every logged-in request, and SQLAlchemy then reuses the compiled SQL.
 # Plain columns, not the User entity: the row becomes a User below without the ORM's loading
 # machinery, which cost more than the statement itself.
@@ -77,17 +78,14 @@ def _attached_user(values) -> User:
     """
     session = db.session()
     known = session.identity_map.get(session.identity_key(User, values[0]))
-    if known is not None:
-        unloaded = sa_inspect(known).unloaded
-        for key, value in zip(_USER_ATTRIBUTES, values):
-            if key in unloaded:
-                set_committed_value(known, key, value)
-        return known
-    user = User.__mapper__.class_manager.new_instance()  # as the ORM makes one: without __init__
+    user = known if known is not None else User.__mapper__.class_manager.new_instance()  # as the ORM makes one
+    unloaded = sa_inspect(user).unloaded
     for key, value in zip(_USER_ATTRIBUTES, values):
-        set_committed_value(user, key, value)
-    make_transient_to_detached(user)
-    session.add(user)
+        if key in unloaded:
+            set_committed_value(user, key, value)
+    if known is None:
+        make_transient_to_detached(user)
+        session.add(user)
     return user
 
 
@@ -105,10 +103,6 @@ def user_for(token: str | None, *, now: datetime | None = None) -> User | None:
     user = _attached_user(values)
     user.login_token = token
     return user
-
-
-_ACTIVE = _USER_ATTRIBUTES.index("is_active_account")
-_VERSION = _USER_ATTRIBUTES.index("session_version")
 
 
 def end(token: str | None) -> None:
