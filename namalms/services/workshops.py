@@ -13,8 +13,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select, true
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, func, select, true
+from sqlalchemy.orm import aliased, joinedload
 
 from namalms.formats import ics
 from namalms.formats.attendance_csv import AttendanceCsvError, AttendanceList, Duplicate, parse_attendance_csv
@@ -286,14 +286,22 @@ def overview(*, now: datetime | None = None, past_page: int = 1,
     return rows(upcoming), replace(past, items=rows(past.items))
 
 
+# The listing on every course page (and module pages with a workshop), built once: building and
+# keying a new statement per request cost more than the rest of the listing, even an empty one.
+_UPCOMING = (select(Workshop).where(Workshop.course_id == bindparam("course_id"), Workshop.is_cancelled.is_(False),
+                                    Workshop.ends_at >= bindparam("now"))
+             .order_by(Workshop.starts_at, Workshop.id))
+_UPCOMING_OF_COURSE = _UPCOMING.options(joinedload(Workshop.module))  # the listing names each one's module
+_UPCOMING_OF_MODULE = _UPCOMING.where(Workshop.module_id == bindparam("module_id"))
+
+
 def upcoming_workshops(course_id: str, module_id: str | None = None, *,
                        now: datetime | None = None) -> list[Workshop]:
     """Workshops learners can still attend: not cancelled, not over. With a module: only its own."""
-    query = select(Workshop).where(Workshop.course_id == course_id, Workshop.is_cancelled.is_(False),
-                                   Workshop.ends_at >= (now or utcnow()))
-    if module_id is not None:
-        query = query.where(Workshop.module_id == module_id)
-    return list(db.session.scalars(query.order_by(Workshop.starts_at, Workshop.id)))
+    parameters = {"course_id": course_id, "now": now or utcnow()}
+    if module_id is None:
+        return list(db.session.scalars(_UPCOMING_OF_COURSE, parameters))
+    return list(db.session.scalars(_UPCOMING_OF_MODULE, {**parameters, "module_id": module_id}))
 
 
 def may_see_details(user, workshop_course_id: str, *, enrolled: bool | None = None) -> bool:

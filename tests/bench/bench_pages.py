@@ -70,7 +70,8 @@ COURSE_ID = "grundlagenkurs"
 MODULE_ID = "gk-agenda-2030"
 PASSWORD = "Sonnenblume-Windrad-42"
 INSTANCE_VARIABLE = "NAMALMS_BENCH_INSTANCE"  # read by tests/bench/server.py
-PROBE_PATH = "/_bench/user"  # the route tests/bench/server.py adds
+PROBE_PATH = "/_bench/user"  # the routes tests/bench/server.py adds
+STATE_PROBE_PATH = "/_bench/module-state"
 USER_AGENT = "namalms-bench"  # the same on every request: login sessions are bound to it
 CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 STARTUP_TIMEOUT_S = 30.0
@@ -266,7 +267,7 @@ def make_app(instance: Path):
 
 @contextmanager
 def quiet() -> Iterator[None]:
-    """Without Alembic's INFO lines and SQLite's note on expression indexes (set-up chatter)."""
+    """Without INFO lines (Alembic's, the in-process request log) and SQLite's note on expression indexes."""
     logging.disable(logging.INFO)
     try:
         with warnings.catch_warnings():
@@ -494,6 +495,9 @@ def targets_for(learners: list[Learner]) -> list[Target]:
         Target("bare", (Request("/", anonymous),), server="bare"),
         Target("healthz", (Request("/healthz", anonymous),)),
         Target("logged_in", for_everyone(PROBE_PATH)),
+        # The module page's login and its one query, nothing drawn: what any module page that
+        # shows the learner's current state costs at least (a cached page could not beat it).
+        Target("module_state", for_everyone(f"{STATE_PROBE_PATH}/{MODULE_ID}")),
         Target("module_page", for_everyone(f"/modules/{MODULE_ID}")),
         Target("course_page", for_everyone(f"/courses/{COURSE_ID}")),
         Target("dashboard", for_everyone("/dashboard")),
@@ -530,18 +534,19 @@ def count_queries(instance: Path, targets: list[Target]) -> dict[str, tuple[int,
     counts = {}
     event.listen(engine, "before_cursor_execute", record)
     try:
-        for target in targets:
-            if target.server != "app" or target.name == "logged_in":  # the probe route is added by server.py
-                continue
-            request = target.requests[0]
-            for _ in range(2):
-                statements.clear()
-                response = client.get(request.path, headers=dict(request.headers))
-                response.close()
-            if not 200 <= response.status_code < 300:
-                raise RuntimeError(f"{target.name}: GET {request.path} answered {response.status_code} in-process")
-            begins = [s for s in statements if s.startswith("BEGIN")]
-            counts[target.name] = (len(statements) - len(begins), sum(s == "BEGIN IMMEDIATE" for s in begins))
+        with quiet():  # the in-process request log lines would drown the rounds' figures on stderr
+            for target in targets:
+                if target.server != "app" or target.requests[0].path.startswith("/_bench/"):  # server.py's probes
+                    continue
+                request = target.requests[0]
+                for _ in range(2):
+                    statements.clear()
+                    response = client.get(request.path, headers=dict(request.headers))
+                    response.close()
+                if not 200 <= response.status_code < 300:
+                    raise RuntimeError(f"{target.name}: GET {request.path} answered {response.status_code} in-process")
+                begins = [s for s in statements if s.startswith("BEGIN")]
+                counts[target.name] = (len(statements) - len(begins), sum(s == "BEGIN IMMEDIATE" for s in begins))
     finally:
         event.remove(engine, "before_cursor_execute", record)
         engine.dispose()

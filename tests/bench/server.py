@@ -8,9 +8,11 @@ folder instead (its `config.py` raises the rate limits, see `bench_pages.write_i
 too – with `namalms.create_app` bound to the folder named by `NAMALMS_BENCH_INSTANCE` for the
 duration of that import, and refuses to serve if the app ended up anywhere else.
 
-It adds one probe route the app does not have, `/_bench/user`: a logged-in request that only
+It adds two probe routes the app does not have: `/_bench/user`, a logged-in request that only
 loads the user (session cookie, login session query, the unit of work) and renders nothing, the
-floor every learner page stands on.
+floor every learner page stands on; and `/_bench/module-state/<module_id>`, which also runs the
+module page's one query of the learner's state – the least any module page showing that state
+costs, however much of it were prepared in advance.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from flask_login import current_user, login_required
 
 import namalms
 from namalms.extensions import read_only
-from tests.bench.bench_pages import INSTANCE_VARIABLE, PROBE_PATH
+from tests.bench.bench_pages import INSTANCE_VARIABLE, PROBE_PATH, STATE_PROBE_PATH
 
 
 def _import_wsgi_app(instance_path: str):
@@ -40,6 +42,8 @@ def _import_wsgi_app(instance_path: str):
 
 app = _import_wsgi_app(os.environ[INSTANCE_VARIABLE])
 
+from namalms.learner import module_page  # noqa: E402  (only once the app is built: import order)
+
 
 @app.route(PROBE_PATH)
 @read_only  # outside login_required, as on the module page: loading the user takes no write lock
@@ -47,3 +51,12 @@ app = _import_wsgi_app(os.environ[INSTANCE_VARIABLE])
 def bench_user():
     """The logged-in user's id as text: the cost of a request that only loads the user."""
     return str(current_user.id), 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@app.route(f"{STATE_PROBE_PATH}/<module_id>")
+@read_only
+@login_required
+def bench_module_state(module_id: str):
+    """The content stamp the module page's query read: its login and its one query, nothing drawn."""
+    state = module_page.learner_state(current_user.id, module_id)
+    return str(state.stamp if state else None), 200, {"Content-Type": "text/plain; charset=utf-8"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from namalms.extensions import db
-from namalms.models import Certificate
+from namalms.models import Certificate, Module
 from namalms.services import certificates as certificate_service
 from tests.conftest import counted_statements
 from tests.web.test_certificates import work_through
@@ -106,3 +106,27 @@ def test_pages_that_read_the_certificates_show_the_new_one_without_asking_again(
     certificate_service.mark_seen(certificate)
     db.session.commit()
     assert "Neu ausgestellt" not in client.get(url).get_data(as_text=True)
+
+
+def test_listed_workshops_cost_no_statement_each(client, make_user, auth):
+    """The course page lists each upcoming workshop with the module it belongs to; with three of
+    them it costs as many statements as with one (no module loaded per workshop)."""
+    from tests.web.test_workshops import FINAL_MODULE, make_workshop
+
+    trainer = make_user("trainer")
+    learner = make_user("learner")
+    work_through(learner, "grundlagenkurs", count=1)
+    make_workshop(trainer, days=10)
+    auth.login(learner.email)
+    warm_up(client)
+    one = statements_for(client, "/courses/grundlagenkurs")
+
+    make_workshop(trainer, days=12, title="Zweiter Abschlusstermin")
+    make_workshop(trainer, days=14, module_id=None, title="Kursauftakt")
+    page = client.get("/courses/grundlagenkurs").get_data(as_text=True)
+    three = statements_for(client, "/courses/grundlagenkurs")
+
+    assert len(three) == len(one) <= BOUNDS["/courses/grundlagenkurs"], "\n".join(three)
+    final_title = db.session.get(Module, FINAL_MODULE).title
+    assert page.count(f"Modul „{final_title}“") == 2 and "Zweiter Abschlusstermin" in page
+    assert "Kursauftakt" in page and "dem ganzen Kurs" in page
