@@ -62,3 +62,61 @@ def test_a_short_list_is_in_the_same_order_however_the_database_sorts_it(admin_c
             pages.append(listed(admin_client, q="anna", sort=sort, order=order))
     assert len(pages[0]) == 12
     assert pages[:2] == pages[2:]
+
+
+def export_threads() -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name.startswith("namalms-export")]
+
+
+def test_the_next_batches_are_read_ahead_and_handed_out_in_order(app, monkeypatch):
+    seed(11)
+    monkeypatch.setattr(office_queries, "EXPORT_BATCH", 2)
+    filters, _ = office_queries.parse_filters({})
+    expected = [learner.id for learner in office_queries.status_page(filters, per_page=50).rows]
+    read_by = set()
+    original = office_queries._export_batch
+
+    def noting_the_thread(chunk, catalog, now):
+        import threading
+
+        read_by.add(threading.current_thread().name)
+        return original(chunk, catalog, now)
+
+    monkeypatch.setattr(office_queries, "_export_batch", noting_the_thread)
+    assert [learner.id for learner in office_queries.iter_learners(filters)] == expected
+    assert all(name.startswith("namalms-export") for name in read_by) and read_by, read_by
+    assert not export_threads()
+
+
+def test_a_batch_that_fails_is_raised_where_it_is_taken_not_skipped(app, monkeypatch):
+    seed(9)
+    monkeypatch.setattr(office_queries, "EXPORT_BATCH", 2)
+    original = office_queries._export_batch
+    calls = []
+
+    def failing_third(chunk, catalog, now):
+        calls.append(chunk)
+        if len(calls) == 3:
+            raise RuntimeError("database gone")
+        return original(chunk, catalog, now)
+
+    monkeypatch.setattr(office_queries, "_export_batch", failing_third)
+    filters, _ = office_queries.parse_filters({})
+    handed_out = []
+    with pytest.raises(RuntimeError, match="database gone"):
+        for learner in office_queries.iter_learners(filters):
+            handed_out.append(learner.id)
+    assert len(handed_out) == 4, "the two batches before the failure, nothing after it"
+    assert not export_threads()
+
+
+def test_a_download_broken_off_leaves_no_helper_behind(app, monkeypatch):
+    seed(9)
+    monkeypatch.setattr(office_queries, "EXPORT_BATCH", 2)
+    filters, _ = office_queries.parse_filters({})
+    learners = office_queries.iter_learners(filters)
+    next(learners)
+    learners.close()  # what the server does when the client goes away
+    assert not export_threads()
