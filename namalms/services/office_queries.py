@@ -618,13 +618,16 @@ def _export_batch(chunk: list[int], catalog: StatusCatalog, now: datetime) -> li
         return _learners(rows, catalog, now, read=connection.execute)
 
 
-def _read_ahead(read: Callable[[list[int]], list[LearnerStatus]], batches: list[list[int]]) -> Iterator[LearnerStatus]:
-    """The learners of each batch in turn; the next batch is read by a helper thread meanwhile.
+def _read_ahead(read: Callable[[list[int]], list[LearnerStatus]],
+                batches: list[list[int]]) -> Iterator[LearnerStatus]:
+    """The learners of each batch in turn; the next ``READ_AHEAD`` batches are read meanwhile by
+    helper threads, each batch in its own short read transaction.
 
     An export spent about a third of its time waiting for the database between batches; now that
-    wait overlaps with writing out the batch before. At most two batches are in memory. A
-    failure in the helper is raised here, where the batch is taken; when the caller stops early
-    (a download broken off), the batch in flight is finished and dropped with its connection.
+    wait overlaps with writing out the batch before. At most ``READ_AHEAD + 1`` batches are in
+    memory. A failure in a helper is raised here, where its batch is taken, and nothing after it
+    is handed out; when the caller stops early (a download broken off), the batches in flight are
+    finished and dropped, their connections returned.
     """
     if len(batches) < 2:
         for chunk in batches:
