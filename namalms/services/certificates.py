@@ -154,6 +154,7 @@ class DefinitionInfo:
     rule: dict
     position: int
     parsed_rule: Rule | dict  # parsed once; the raw rule when it does not parse (evaluating says why)
+    course_ids: frozenset[str]  # the courses the rule talks about (its course pages name it)
 
 
 def parsed_once(raw) -> Rule | dict:
@@ -168,8 +169,15 @@ def parsed_once(raw) -> Rule | dict:
 def definition_infos() -> tuple[DefinitionInfo, ...]:
     """The active definitions, kept by the process while the content stays the same."""
     return content_cache.prepared("definitions", lambda: tuple(
-        DefinitionInfo(d.id, d.title, d.short_title, d.statement, d.rule, d.position, parsed_once(d.rule))
+        DefinitionInfo(d.id, d.title, d.short_title, d.statement, d.rule, d.position, parsed_once(d.rule),
+                       frozenset(_referenced_courses(d.rule)))
         for d in active_definitions()))
+
+
+def _referenced_courses(rule) -> set[str]:
+    courses: set[str] = set()
+    _referenced(rule, courses, set(), set())
+    return courses
 
 
 def programme_meta() -> dict:
@@ -271,9 +279,7 @@ def course_certificate_notices(user: User | None, course_id: str, *,
             and user.role == "learner" else Facts(None, {}, {}, (), {}, {}, utcnow())
     notices = []
     for definition in definition_infos():
-        courses: set = set()
-        _referenced(definition.rule, courses, set(), set())
-        if course_id not in courses:
+        if course_id not in definition.course_ids:
             continue
         verdict = evaluate(definition.parsed_rule, facts, catalog)
         for precondition in verdict.preconditions():

@@ -13,6 +13,7 @@ from namalms.models import Certificate, Module
 from namalms.services import certificates as certificate_service
 from tests.conftest import counted_statements
 from tests.web.test_certificates import work_through
+from tests.web.test_workshops import FINAL_MODULE, make_workshop
 
 pytestmark = pytest.mark.both_databases  # statement counts depend on the database's queries
 
@@ -111,8 +112,6 @@ def test_pages_that_read_the_certificates_show_the_new_one_without_asking_again(
 def test_listed_workshops_cost_no_statement_each(client, make_user, auth):
     """The course page lists each upcoming workshop with the module it belongs to; with three of
     them it costs as many statements as with one (no module loaded per workshop)."""
-    from tests.web.test_workshops import FINAL_MODULE, make_workshop
-
     trainer = make_user("trainer")
     learner = make_user("learner")
     work_through(learner, "grundlagenkurs", count=1)

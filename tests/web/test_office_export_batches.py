@@ -2,6 +2,8 @@
 statements grow with the number of batches, never with the number of learners."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from namalms.services import office_queries
@@ -65,8 +67,6 @@ def test_a_short_list_is_in_the_same_order_however_the_database_sorts_it(admin_c
 
 
 def export_threads() -> list:
-    import threading
-
     return [t for t in threading.enumerate() if t.name.startswith("namalms-export")]
 
 
@@ -79,8 +79,6 @@ def test_the_next_batches_are_read_ahead_and_handed_out_in_order(app, monkeypatc
     original = office_queries._export_batch
 
     def noting_the_thread(chunk, catalog, now):
-        import threading
-
         read_by.add(threading.current_thread().name)
         return original(chunk, catalog, now)
 
