@@ -42,6 +42,9 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
     from namalms import content_cache
 
     content_cache.init_app(app)
+    from namalms import page_memo
+
+    page_memo.init_app(app)
     if app.config["PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from namalms.formatting import format_date, format_duration, format_long_date
 from namalms.learner.module_page import known_unseen
 from namalms.learner.views import bp
+from namalms.page_memo import kept_page
 from namalms.extensions import read_only
 from namalms.services import certificates as certificate_service
 from namalms.unit_of_work import write_transaction
@@ -43,6 +44,7 @@ def sound_certificate(number: str):
 @bp.route("/certificates")
 @read_only  # outside login_required: loading the user must not take the write lock either
 @login_required
+@kept_page
 def certificates():
     data = certificate_service.learner_data(current_user)
     standings = certificate_service.standings(current_user, data=data, for_display=True)
@@ -69,6 +71,7 @@ def certificate(number: str):
 @bp.route("/certificates/<number>.pdf")
 @read_only
 @login_required
+@kept_page
 def certificate_pdf(number: str):
     """The PDF as stored for the certificate's current state; built (and stored) only when the
     certificate is new, or its status or the layout changed since the last download."""

@@ -12,6 +12,7 @@ from namalms.learner import module_page
 from namalms.learner.module_page import known_unseen
 from namalms.learner.overview import catalogue_views, completion_of, course_view, dashboard_views
 from namalms.models import Course, Module
+from namalms.page_memo import kept_page
 from namalms.services import ServiceError
 from namalms.services import certificates as certificate_service
 from namalms.services import course_structure
@@ -50,6 +51,7 @@ def entry_lock(course_id: str, facts=None):
 
 @bp.route("/courses/<course_id>")
 @read_only
+@kept_page
 def course(course_id: str):
     user = current_user if current_user.is_authenticated else None
     info = course_structure.course(course_id) or abort(404)
@@ -88,6 +90,7 @@ def _quiz_feedback(module: Module):
 @bp.route("/modules/<module_id>")
 @read_only  # outside login_required: loading the user must not take the write lock either
 @login_required
+@kept_page
 def module(module_id: str):
     """The module page: prepared parts from the process's cache, the learner's part in one query."""
     is_learner = current_user.role == "learner"
@@ -184,6 +187,7 @@ def submit_quiz(module_id: str):
 @bp.route("/dashboard")
 @read_only
 @login_required
+@kept_page
 def dashboard():
     if current_user.role != "learner":
         views, standings = dashboard_views(current_user), []

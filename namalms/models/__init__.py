@@ -10,7 +10,7 @@ from namalms.models.content import (
 from namalms.models.mail import MAIL_STATUS_LABELS, OutgoingMail
 from namalms.models.notification import NOTIFICATION_KINDS, NotificationOptOut
 from namalms.models.progress import Enrollment, ModuleProgress, ProgressEvent, QuizAttempt
-from namalms.models.session import LoginSession
+from namalms.models.session import LearnerStamp, LoginSession
 from namalms.models.token import ApiToken
 from namalms.models.user import ROLES, User
 from namalms.models.workshop import FORMATS, Workshop, WorkshopAttendance
@@ -22,5 +22,5 @@ __all__ = [
     "AuditEvent", "Certificate", "CertificateDefinition", "CertificatePdf", "REVOCATION_CATEGORIES", "STATUS_LABELS",
     "Asset", "ContentRevision", "ContentState", "ContentWrite", "Course", "District", "Enrollment", "Module", "ModuleProgress",
     "ProgressEvent", "QuizAttempt", "ROLES", "Region", "TrainerAssignment", "User", "XapiOutbox",
-    "LoginSession", "MAIL_STATUS_LABELS", "NOTIFICATION_KINDS", "NotificationOptOut", "OutgoingMail",
+    "LearnerStamp", "LoginSession", "MAIL_STATUS_LABELS", "NOTIFICATION_KINDS", "NotificationOptOut", "OutgoingMail",
 ]

@@ -130,3 +130,6 @@ class ContentState(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stamp: Mapped[int] = mapped_column(BigInteger)
+    # Changes with every change to rows every learner's pages show that are not content (the
+    # workshops); see :mod:`namalms.learner_stamps`.
+    site_stamp: Mapped[int | None] = mapped_column(BigInteger)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from namalms.extensions import db
@@ -27,3 +27,11 @@ class LoginSession(db.Model):
     is_remembered: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class LearnerStamp(db.Model):
+    """A random number that changes with every change to one user's records (see
+    :mod:`namalms.learner_stamps`); read with the login, so a kept page is known to be current."""
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    stamp: Mapped[int] = mapped_column(BigInteger)

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
 
+from namalms import learner_stamps
 from namalms.collector import collector_paused
 from namalms.domain.rules import Facts, Rule, parse_rule
 from namalms.extensions import db
@@ -156,6 +157,7 @@ def _write_eligibility(values: dict[tuple[int, str], dict]) -> None:
     inserts = [{"user_id": key[0], "definition_id": key[1], **row} for key, row in values.items()
                if key not in existing]
     connection = db.session.connection()
+    learner_stamps.note_changed(db.session(), user_ids)  # written past the ORM: name the learners
     if updates:
         columns = [name for name in updates[0] if name != "row_id"]
         connection.execute(update(table).where(table.c.id == bindparam("row_id"))

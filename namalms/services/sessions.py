@@ -25,8 +25,9 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from namalms import content_cache
 from namalms.extensions import db
-from namalms.models import LoginSession, User
+from namalms.models import ContentState, LearnerStamp, LoginSession, User
 from namalms.models.base import utcnow
 
 TOKEN_BYTES = 32
@@ -65,8 +66,13 @@ _ACTIVE, _VERSION = _USER_ATTRIBUTES.index("is_active_account"), _USER_ATTRIBUTE
 # Built once: this runs on every logged-in request, and SQLAlchemy then reuses the compiled SQL.
 # Plain columns, not the User entity: the row becomes a User below without the ORM's loading
 # machinery, which cost more than the statement itself.
-USER_FOR_TOKEN = (select(LoginSession.expires_at, LoginSession.session_version, *_USER_COLUMNS)
+# The same row carries the three stamps a kept page is checked against (see
+# :mod:`namalms.learner_stamps`): the learner's, the content's and the shared rows'.
+USER_FOR_TOKEN = (select(LoginSession.expires_at, LoginSession.session_version, LearnerStamp.stamp,
+                         ContentState.stamp, ContentState.site_stamp, *_USER_COLUMNS)
                   .join(User, User.id == LoginSession.user_id)
+                  .outerjoin(LearnerStamp, LearnerStamp.user_id == LoginSession.user_id)
+                  .outerjoin(ContentState, ContentState.id == 1)
                   .where(LoginSession.token_hash == bindparam("token_hash")))
 
 
@@ -96,12 +102,15 @@ def user_for(token: str | None, *, now: datetime | None = None) -> User | None:
     found = db.session.connection().execute(USER_FOR_TOKEN, {"token_hash": _hash(token)}).first()
     if found is None:
         return None
-    expires_at, version, *values = found
+    expires_at, version, learner_stamp, content_stamp, site_stamp, *values = found
     is_active, user_version = values[_ACTIVE], values[_VERSION]
     if expires_at <= (now or utcnow()) or not is_active or user_version != version:
         return None
     user = _attached_user(values)
     user.login_token = token
+    # What this request's pages are drawn from, as of the login's read: the user's row and stamps.
+    user.page_stamps = (tuple(found), learner_stamp, content_stamp, site_stamp)
+    content_cache.seen_stamp(content_stamp)
     return user
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from namalms import page_memo
 from namalms.extensions import db
 from namalms.models import Certificate, Module
 from namalms.services import certificates as certificate_service
@@ -27,6 +28,16 @@ BOUNDS = {
     "/certificates": 6,
     MODULE: 2,  # the login, the learner's part
 }
+
+
+@pytest.fixture(autouse=True)
+def pages_drawn_every_time(app):
+    """These tests count what drawing a page costs: no page is answered from memory
+    (tests/web/test_page_memo.py covers the kept pages)."""
+    memo = app.extensions[page_memo.EXTENSION]
+    budget, memo.budget = memo.budget, 0
+    yield
+    memo.budget = budget
 
 
 def statements_for(client, url: str) -> list[str]:

@@ -1,0 +1,129 @@
+"""Learner pages kept by each app process while nothing they show has changed.
+
+A learner's module, course, dashboard and certificates pages are drawn from the published
+content, the shared rows (workshops) and the learner's own records. Each of these has a stamp
+that changes in the transaction of every change to it (:mod:`namalms.content_cache`,
+:mod:`namalms.learner_stamps`), and the login of every request reads all three with the user,
+in the one statement it makes anyway. So a page drawn once can be answered again from memory
+for as long as
+
+- the login row is the same (the user, their name, role and account, the login itself),
+- the three stamps are the same,
+- the request is the same (address with its query, host, proxy prefix),
+- the session is the same (its CSRF token, no message waiting to be shown),
+- and it is the same minute (what a page says about "now": dates, upcoming workshops, when the
+  next visit of a module counts).
+
+A page is only kept when drawing it changed nothing: status 200, no write in the request, the
+session cookie unchanged, nothing set in a cookie. What is kept is the view's answer before the
+app's ``after_request`` hooks, which run on every answer, kept or not (request id, log line,
+security headers). Each process keeps at most ``PAGE_MEMO_BYTES`` (0: keep nothing); the least
+recently used page goes first.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from functools import wraps
+
+from flask import Flask, Response, current_app, g, has_app_context, request, session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from namalms import learner_stamps  # noqa: F401  (its hooks write the stamps the keys name)
+from namalms.models.base import utcnow
+
+EXTENSION = "namalms_page_memo"
+_WROTE = "namalms_page_memo_wrote"  # g: this request flushed a change
+_PLAIN = (str, int, float, bool, type(None))
+
+
+class PageMemo:
+    """The kept pages of one app: (status, headers, body) by key, at most ``budget`` bytes of body."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._pages: OrderedDict = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key, page: tuple[int, list, bytes]) -> None:
+        size = len(page[2])
+        if size > self.budget // 4:
+            return
+        with self._lock:
+            old = self._pages.pop(key, None)
+            if old is not None:
+                self._size -= len(old[2])
+            self._pages[key] = page
+            self._size += size
+            while self._size > self.budget:
+                _, dropped = self._pages.popitem(last=False)
+                self._size -= len(dropped[2])
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+            self._size = 0
+
+
+@event.listens_for(Session, "after_flush")
+def _note_write(session: Session, flush_context) -> None:
+    if has_app_context():
+        setattr(g, _WROTE, True)
+
+
+def _key(user):
+    """What the page is drawn from, or None when it must be drawn afresh."""
+    stamps = getattr(user, "page_stamps", None)
+    if stamps is None or stamps[2] is None or session.modified or "_flashes" in session:
+        return None
+    values = tuple(sorted(session.items()))
+    if not all(isinstance(value, _PLAIN) for _, value in values):
+        return None
+    return (request.endpoint, request.host, request.script_root, request.full_path, stamps, values,
+            utcnow().replace(second=0, microsecond=0))
+
+
+def kept_page(view):
+    """Answer a learner's GET from the page kept under the same key; keep what the view draws.
+
+    Learners only: their pages show their own records, whose changes their stamp follows. (An
+    admin's view of someone else's certificate depends on that person's records.)"""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        memo: PageMemo | None = current_app.extensions.get(EXTENSION)
+        user = current_user._get_current_object() if current_user.is_authenticated else None
+        key = _key(user) if memo is not None and memo.budget and user is not None and user.role == "learner" \
+            and request.method == "GET" else None
+        if key is None:
+            return view(*args, **kwargs)
+        page = memo.get(key)
+        if page is not None:
+            status, headers, body = page
+            return Response(body, status=status, headers=headers)
+        g.pop(_WROTE, None)
+        response = current_app.make_response(view(*args, **kwargs))
+        if response.status_code == 200 and not response.is_streamed and not response.direct_passthrough \
+                and not g.get(_WROTE) \
+                and not session.modified and "Set-Cookie" not in response.headers:
+            memo.put(key, (200, list(response.headers.items()), response.get_data()))
+        return response
+
+    return wrapped
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("PAGE_MEMO_BYTES", 32 * 1024 * 1024)
+    app.extensions[EXTENSION] = PageMemo(int(app.config["PAGE_MEMO_BYTES"]))
