@@ -7,7 +7,8 @@ its stamp (:mod:`namalms.content_cache`). This module gives the rest theirs:
 
 - ``learner_stamp`` holds one random number per learner, written in the transaction of every
   change to that learner's records;
-- ``content_state.site_stamp`` changes with every change to the shared rows.
+- ``content_state.site_stamp`` changes with every change to the shared rows (and to the
+  anonymous certificate records left by deleted accounts, which have no learner).
 
 Nobody has to remember to write them: an ``after_flush`` hook on every session notes whose
 records a flush touched, and ``before_commit`` writes the stamps – at the end of the
@@ -84,7 +85,9 @@ def _note_flushed(session: Session, flush_context) -> None:
             pending = pending or _pending(session)
             owners, certain = _owners(instance)
             pending["users"].update(owners)
-            if not certain:
+            # Not knowing whose row it is – or an anonymous certificate record, which /verify
+            # still shows: every page is drawn afresh once.
+            if not certain or (isinstance(instance, Certificate) and not owners):
                 pending["shared"] = True
 
 

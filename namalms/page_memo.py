@@ -14,6 +14,10 @@ for as long as
 - and it is the same minute (what a page says about "now": dates, upcoming workshops, when the
   next visit of a module counts).
 
+A public page about one record (``/verify/<code>``) is kept the same way, with the stamps of
+that record's owner read by one small statement of its own and the key ring the process holds
+(``subject``).
+
 A page is only kept when drawing it changed nothing: status 200, no write in the request, the
 session cookie unchanged, nothing set in a cookie. What is kept is the view's answer before the
 app's ``after_request`` hooks, which run on every answer, kept or not (request id, log line,
@@ -25,6 +29,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from functools import wraps
+from typing import Callable
 
 from flask import Flask, Response, current_app, g, has_app_context, request, session
 from flask_login import current_user
@@ -84,31 +89,45 @@ def _note_write(session: Session, flush_context) -> None:
         setattr(g, _WROTE, True)
 
 
-def _key(user):
-    """What the page is drawn from, or None when it must be drawn afresh."""
-    stamps = getattr(user, "page_stamps", None)
-    if stamps is None or stamps[2] is None or session.modified or "_flashes" in session:
+def _viewer():
+    """Who is looking, as far as a page shows it: the login row with its stamps (None when
+    nobody is logged in) and the session's values; None when the page must be drawn afresh."""
+    if session.modified or "_flashes" in session:
         return None
     values = tuple(sorted(session.items()))
     if not all(isinstance(value, _PLAIN) for _, value in values):
         return None
-    return (request.endpoint, request.host, request.script_root, request.full_path, stamps, values,
-            utcnow().replace(second=0, microsecond=0))
+    if not current_user.is_authenticated:
+        return None, values
+    stamps = getattr(current_user._get_current_object(), "page_stamps", None)
+    return None if stamps is None or stamps[2] is None else (stamps, values)
 
 
-def kept_page(view):
-    """Answer a learner's GET from the page kept under the same key; keep what the view draws.
+def kept_page(view=None, *, subject: Callable[..., tuple | None] | None = None):
+    """Answer a GET from the page kept under the same key; keep what the view draws.
 
-    Learners only: their pages show their own records, whose changes their stamp follows. (An
-    admin's view of someone else's certificate depends on that person's records.)"""
+    Without ``subject``: a learner's own page (learners only – an admin's view of someone
+    else's certificate depends on that person's records, which the admin's stamp does not
+    follow). With ``subject``: a page about a record anyone may look at; ``subject(**view_args)``
+    returns the stamps of what the page shows (None: draw afresh, e.g. nothing found).
+    """
+    if view is None:
+        return lambda view: kept_page(view, subject=subject)
+
     @wraps(view)
     def wrapped(*args, **kwargs):
         memo: PageMemo | None = current_app.extensions.get(EXTENSION)
-        user = current_user._get_current_object() if current_user.is_authenticated else None
-        key = _key(user) if memo is not None and memo.budget and user is not None and user.role == "learner" \
-            and request.method == "GET" else None
-        if key is None:
+        if memo is None or not memo.budget or request.method != "GET":
             return view(*args, **kwargs)
+        viewer = _viewer()
+        if subject is None:
+            shown = () if viewer is not None and viewer[0] is not None and current_user.role == "learner" else None
+        else:
+            shown = subject(**kwargs) if viewer is not None else None
+        if shown is None:
+            return view(*args, **kwargs)
+        key = (request.endpoint, request.host, request.script_root, request.full_path, viewer, shown,
+               utcnow().replace(second=0, microsecond=0))
         page = memo.get(key)
         if page is not None:
             status, headers, body = page
@@ -116,8 +135,7 @@ def kept_page(view):
         g.pop(_WROTE, None)
         response = current_app.make_response(view(*args, **kwargs))
         if response.status_code == 200 and not response.is_streamed and not response.direct_passthrough \
-                and not g.get(_WROTE) \
-                and not session.modified and "Set-Cookie" not in response.headers:
+                and not g.get(_WROTE) and not session.modified and "Set-Cookie" not in response.headers:
             memo.put(key, (200, list(response.headers.items()), response.get_data()))
         return response
 

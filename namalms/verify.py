@@ -15,6 +15,7 @@ from namalms import keys
 from namalms.extensions import read_only
 from namalms.formatting import format_long_date
 from namalms.models import REVOCATION_CATEGORIES
+from namalms.page_memo import kept_page
 from namalms.ratelimit import throttled
 from namalms.services import certificates as certificate_service
 
@@ -79,9 +80,17 @@ def integrity_error_page(certificate):
     return render_template("verify/integrity_error.html", certificate=certificate), INTEGRITY_STATUS
 
 
+def verification_subject(code: str) -> tuple | None:
+    """What a kept verification page depends on: the certificate's stamps and the key ring this
+    process holds (re-read when a certificate names a key it does not know); None: unknown code."""
+    stamps = certificate_service.verification_stamps(code)
+    return None if stamps is None else (*stamps, id(keys.signing_keys().ring))
+
+
 @bp.route("/<code>.json")
 @read_only
 @throttled("VERIFY_RATE_LIMIT", methods=None)
+@kept_page(subject=lambda code: verification_subject(code))
 def show_json(code: str):
     certificate = certificate_service.find_by_code(code)
     if certificate is None:
@@ -98,6 +107,7 @@ def show_json(code: str):
 @bp.route("/<code>")
 @read_only
 @throttled("VERIFY_RATE_LIMIT", methods=None)
+@kept_page(subject=lambda code: verification_subject(code))
 def show(code: str):
     certificate = certificate_service.find_by_code(code)
     if certificate is None:

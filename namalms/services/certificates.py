@@ -27,9 +27,9 @@ from namalms.extensions import db
 from namalms.formats.open_badges import status_index_for
 from namalms.formatting import format_date
 from namalms.models import (
-    REVOCATION_CATEGORIES, AuditEvent, Certificate, CertificateDefinition, CertificatePdf, ContentRevision, Course,
-    Eligibility,
-    Enrollment, Module, ModuleProgress, Region, User, Workshop, WorkshopAttendance,
+    REVOCATION_CATEGORIES, AuditEvent, Certificate, CertificateDefinition, CertificatePdf, ContentRevision,
+    ContentState, Course, Eligibility, Enrollment, LearnerStamp, Module, ModuleProgress, Region, User, Workshop,
+    WorkshopAttendance,
 )
 from namalms.models.base import utcnow
 from namalms.services import ServiceError
@@ -737,6 +737,22 @@ def mark_seen(certificate: Certificate, *, at: datetime | None = None) -> None:
 def standings_certificates(user: User) -> list[Certificate]:
     """The learner's current (not superseded) certificates."""
     return list(db.session.scalars(_CURRENT_CERTIFICATES, {"user_id": user.id}))
+
+
+# What a verification page shows changes with its holder's records (the certificate is one of
+# them), with the content and with the shared rows (anonymous records: see learner_stamps).
+_VERIFICATION_STAMPS = (
+    select(Certificate.user_id, LearnerStamp.stamp, ContentState.stamp, ContentState.site_stamp)
+    .outerjoin(LearnerStamp, LearnerStamp.user_id == Certificate.user_id)
+    .outerjoin(ContentState, ContentState.id == 1)
+    .where(Certificate.verification_code == bindparam("code"))
+)
+
+
+def verification_stamps(code: str) -> tuple | None:
+    """The stamps a kept verification page of this code is checked against; None: no such code."""
+    row = db.session.connection().execute(_VERIFICATION_STAMPS, {"code": code}).first()
+    return None if row is None or row[2] is None else tuple(row)
 
 
 def find_by_code(code: str) -> Certificate | None:

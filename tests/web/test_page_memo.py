@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from namalms import page_memo
 from namalms.extensions import db
-from namalms.models import ContentState, Course, LearnerStamp, Module
+from namalms.models import Certificate, ContentState, Course, LearnerStamp, Module
 from namalms.models.base import replayed_clock, utcnow
 from namalms.services import account_admin, evaluation
+from namalms.services import certificates as certificate_service
 from namalms.services import progress as progress_service
 from tests.conftest import counted_statements
 from tests.web.test_certificates import work_through
@@ -210,3 +211,26 @@ def test_kept_pages_stay_within_their_budget():
     assert len(memo) == 5 and memo.get(0) is None and memo.get(9) is not None
     memo.put("too big", (200, [], b"x" * 400))  # more than a quarter of the budget: not kept
     assert memo.get("too big") is None
+
+
+def test_a_verification_page_is_kept_until_the_certificate_changes(client, learner, make_user, auth):
+    work_through(learner, "grundlagenkurs")
+    certificate = db.session.scalar(select(Certificate).where(Certificate.user_id == learner.id))
+    auth.logout()  # checked by anyone, without an account
+    url = f"/verify/{certificate.verification_code}"
+    client.get(url)  # shows (and so removes) "Sie sind abgemeldet"
+    first, _ = view(client, url)
+    page, statements = view(client, url)
+    assert page == first and len(statements) == 1 and "verification_code" in statements[0]
+    assert "gültig" in page.lower()
+
+    certificate_service.revoke_certificate(certificate, category="fraud", reason="Täuschung festgestellt",
+                               actor=make_user("admin"))
+    db.session.commit()
+    page, statements = view(client, url)
+    assert len(statements) > 1 and "widerrufen" in page.lower()
+
+
+def test_an_unknown_code_is_answered_as_not_found_every_time(client):
+    for _ in range(2):
+        assert client.get("/verify/KEINCODE1234").status_code == 404
