@@ -66,6 +66,9 @@ class Defaults:
     # and HSTS is sent.
     HTTPS = None
     HSTS_SECONDS = 365 * 24 * 3600
+    # Learner and verification pages each app process keeps while nothing they show changed
+    # (namalms.page_memo), in bytes of HTML/PDF; 0 keeps none.
+    PAGE_MEMO_BYTES = 32 * 1024 * 1024
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted. None means one
     # behind HTTPS (the app never terminates TLS itself) and none otherwise.
     PROXY_HOPS = None

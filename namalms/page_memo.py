@@ -143,5 +143,8 @@ def kept_page(view=None, *, subject: Callable[..., tuple | None] | None = None):
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("PAGE_MEMO_BYTES", 32 * 1024 * 1024)
-    app.extensions[EXTENSION] = PageMemo(int(app.config["PAGE_MEMO_BYTES"]))
+    budget = app.config.get("PAGE_MEMO_BYTES", 0)
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
+        raise RuntimeError(f"PAGE_MEMO_BYTES must be a whole number of bytes, 0 or more (0 keeps no page), "
+                           f"not {budget!r}")
+    app.extensions[EXTENSION] = PageMemo(budget)

@@ -13,14 +13,19 @@ numbers on it, all in one run so they can be compared:
 3. 16 logins through the real login form (CSRF token and all), one per learner.
 4. `wrk -t2 -c16` with `tests/bench/sessions.lua`, which sends the 16 sessions' cookies
    round-robin. Every target is warmed up, then measured in rounds that each run every target
-   once (interleaved: a busy moment of the machine hits all targets alike).
+   once (interleaved: a busy moment of the machine hits all targets alike). The script leaves
+   the answers to wrk (handing each body to Lua cost the client more per byte than the server);
+   wrk counts 4xx/5xx answers itself, and after each run every session is asked once more, so a
+   lost login (a redirect) is caught too.
 
 It prints `name: value unit` lines per target – `<name>_rps`, `<name>_p50_ms`, `<name>_p99_ms`
 (medians over the rounds) and `<name>_ratio` (its req/s over the bare app's) – and, for the
 app's targets, the SQL statements and write locks (`BEGIN IMMEDIATE`) of one request, counted
-in-process. Each round's req/s go to stderr: how far they differ shows how noisy the machine
-was. Any answer that is not 2xx, any timeout or socket error stops the run with the reason: a
-benchmark of redirects to /login or of 429s measures nothing.
+in-process (a kept page – see `namalms.page_memo` – costs the login's one statement; the
+figure `<name>_drawn_sql` is what drawing it afresh costs). Each round's req/s go to stderr: how
+far they differ shows how noisy the machine was. Any 4xx/5xx answer, a session that lost its
+login, any timeout or socket error stops the run with the reason: a benchmark of redirects to
+/login or of 429s measures nothing.
 
 Run from the project root (needs wrk, e.g. `apt install wrk`):
     .venv/bin/python -m tests.bench.bench_pages [--duration 5 --rounds 3 --warm-up 1]
@@ -135,7 +140,7 @@ class WrkResult:
         """Why the run does not count (non-2xx answers, socket errors, nothing answered), or None."""
         if self.failed:
             listed = ", ".join(f"{count} × {status}" for status, count in sorted(self.statuses.items()))
-            return f"{self.failed} of {self.requests} answers were not 2xx ({listed})"
+            return f"{self.failed} of {self.requests} answers were not 2xx" + (f" ({listed})" if listed else "")
         errors = {kind: count for kind, count in self.socket_errors.items() if count}
         if errors:
             return "socket errors: " + ", ".join(f"{count} {kind}" for kind, count in errors.items())
@@ -199,15 +204,16 @@ def round_line(number: int, measured: dict[str, WrkResult]) -> str:
     return f"round {number}: " + ", ".join(f"{name} {result.rps:.0f}" for name, result in measured.items()) + " req/s"
 
 
-def figure_lines(summaries: dict[str, Summary], queries: dict[str, tuple[int, int]]) -> list[str]:
+def figure_lines(summaries: dict[str, Summary], queries: dict[str, tuple[int, int, int]]) -> list[str]:
     """The `name: value unit` lines, target by target."""
     lines = []
     for name, summary in summaries.items():
         lines += [f"{name}_rps: {summary.rps:.0f} req/s", f"{name}_p50_ms: {summary.p50_ms:.2f} ms",
                   f"{name}_p99_ms: {summary.p99_ms:.2f} ms", f"{name}_ratio: {summary.ratio:.3f}"]
         if name in queries:
-            statements, write_locks = queries[name]
-            lines += [f"{name}_sql: {statements} statements", f"{name}_write_locks: {write_locks} per request"]
+            statements, write_locks, drawn = queries[name]
+            lines += [f"{name}_sql: {statements} statements", f"{name}_drawn_sql: {drawn} statements",
+                      f"{name}_write_locks: {write_locks} per request"]
     return lines
 
 
@@ -513,13 +519,17 @@ def targets_for(learners: list[Learner]) -> list[Target]:
 # --- statements and write locks of one request (in-process) ---------------------------------------
 
 
-def count_queries(instance: Path, targets: list[Target]) -> dict[str, tuple[int, int]]:
-    """(SQL statements, `BEGIN IMMEDIATE`s) of one request per app target, after one request to warm up.
+def count_queries(instance: Path, targets: list[Target]) -> dict[str, tuple[int, int, int]]:
+    """(SQL statements, `BEGIN IMMEDIATE`s, statements when drawn afresh) of one request per app
+    target, each after one request to warm up.
 
-    Measured with the Flask test client on the same database and instance, before the load.
+    Measured with the Flask test client on the same database and instance, before the load:
+    first as served (a page kept by the process costs the login only), then with the page memo
+    switched off (what drawing the page costs). The write locks are the more of the two.
     """
     from sqlalchemy import event
 
+    from namalms import page_memo
     from namalms.extensions import db
 
     app = make_app(instance)
@@ -530,7 +540,18 @@ def count_queries(instance: Path, targets: list[Target]) -> dict[str, tuple[int,
     def record(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement.strip().upper())
 
+    def one_request(request: Request, name: str) -> tuple[int, int]:
+        for _ in range(2):
+            statements.clear()
+            response = client.get(request.path, headers=dict(request.headers))
+            response.close()
+        if not 200 <= response.status_code < 300:
+            raise RuntimeError(f"{name}: GET {request.path} answered {response.status_code} in-process")
+        begins = [s for s in statements if s.startswith("BEGIN")]
+        return len(statements) - len(begins), sum(s == "BEGIN IMMEDIATE" for s in begins)
+
     client = app.test_client(use_cookies=False)
+    memo = app.extensions[page_memo.EXTENSION]
     counts = {}
     event.listen(engine, "before_cursor_execute", record)
     try:
@@ -538,15 +559,13 @@ def count_queries(instance: Path, targets: list[Target]) -> dict[str, tuple[int,
             for target in targets:
                 if target.server != "app" or target.requests[0].path.startswith("/_bench/"):  # server.py's probes
                     continue
-                request = target.requests[0]
-                for _ in range(2):
-                    statements.clear()
-                    response = client.get(request.path, headers=dict(request.headers))
-                    response.close()
-                if not 200 <= response.status_code < 300:
-                    raise RuntimeError(f"{target.name}: GET {request.path} answered {response.status_code} in-process")
-                begins = [s for s in statements if s.startswith("BEGIN")]
-                counts[target.name] = (len(statements) - len(begins), sum(s == "BEGIN IMMEDIATE" for s in begins))
+                served, locks = one_request(target.requests[0], target.name)
+                budget, memo.budget = memo.budget, 0
+                try:
+                    drawn, drawn_locks = one_request(target.requests[0], target.name)
+                finally:
+                    memo.budget = budget
+                counts[target.name] = (served, max(locks, drawn_locks), drawn)
     finally:
         event.remove(engine, "before_cursor_execute", record)
         engine.dispose()
@@ -575,6 +594,8 @@ def run_wrk(server: Server, target: Target, seconds: int, workdir: Path, *, warm
         result = parse_wrk_output(done.stdout)
     except ValueError as error:
         raise RuntimeError(f"{target.name}: {error}\n{done.stdout}\n{done.stderr}") from None
+    if not warm_up:
+        check_once(server, target)  # every session still logged in: no redirect was measured
     if problem := result.problem(may_be_empty=warm_up):
         raise RuntimeError(f"{target.name} ({target.requests[0].path}): {problem} – the figures would be "
                            f"worthless.\n--- wrk ---\n{done.stdout}{done.stderr}"

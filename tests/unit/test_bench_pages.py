@@ -75,9 +75,9 @@ def test_round_line_lists_every_targets_rate():
 
 def test_figures_are_name_value_unit_lines_with_the_query_counts_of_app_pages():
     lines = figure_lines({"module_page": Summary(rps=458.04, p50_ms=30.456, p99_ms=63.0, ratio=0.0683)},
-                         {"module_page": (8, 0)})
+                         {"module_page": (1, 0, 2)})
     assert lines == ["module_page_rps: 458 req/s", "module_page_p50_ms: 30.46 ms", "module_page_p99_ms: 63.00 ms",
-                     "module_page_ratio: 0.068", "module_page_sql: 8 statements",
+                     "module_page_ratio: 0.068", "module_page_sql: 1 statements", "module_page_drawn_sql: 2 statements",
                      "module_page_write_locks: 0 per request"]
 
 
@@ -86,3 +86,10 @@ def test_request_lines_carry_path_and_headers_tab_separated():
     assert request.line() == "/dashboard\tUser-Agent: namalms-bench\tCookie: session=abc; x=1"
     with pytest.raises(ValueError):
         Request("/x", (("Cookie", "a\tb"),)).line()
+
+
+def test_answers_counted_by_wrk_alone_still_make_the_run_worthless():
+    """sessions.lua reports wrk's own count of 4xx/5xx answers, without a breakdown by status."""
+    line = ("wrk-result requests=120 duration_us=1000000 p50_us=3.0 p99_us=9.0 failed=3 statuses=- "
+            "connect_errors=0 read_errors=0 write_errors=0 timeouts=0")
+    assert parse_wrk_output(line).problem() == "3 of 120 answers were not 2xx"

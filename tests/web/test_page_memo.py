@@ -234,3 +234,13 @@ def test_a_verification_page_is_kept_until_the_certificate_changes(client, learn
 def test_an_unknown_code_is_answered_as_not_found_every_time(client):
     for _ in range(2):
         assert client.get("/verify/KEINCODE1234").status_code == 404
+
+
+@pytest.mark.parametrize("budget", [-1, "32 MB", 1.5, True])
+def test_a_budget_that_is_not_a_number_of_bytes_stops_the_start(budget):
+    from flask import Flask
+
+    app = Flask(__name__)
+    app.config["PAGE_MEMO_BYTES"] = budget
+    with pytest.raises(RuntimeError, match="PAGE_MEMO_BYTES must be a whole number of bytes"):
+        page_memo.init_app(app)
