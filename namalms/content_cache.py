@@ -101,14 +101,6 @@ def current_stamp() -> int | None:
     return stamp
 
 
-def seen_stamp(stamp: int | None) -> None:
-    """This transaction read the content stamp as part of another query (the login's)."""
-    from namalms.extensions import db
-
-    session = db.session()
-    session.info[_SEEN] = (session.get_transaction(), stamp)
-
-
 def prepared(key, build: Callable[[], T], *, stamp: int | None = None) -> T:
     """``build()`` once per content state and process; ``stamp`` when the caller already read it."""
     return cache().get(current_stamp() if stamp is None else stamp, key, build)

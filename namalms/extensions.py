@@ -56,8 +56,28 @@ def _begin_sqlite_immediately(connection) -> None:
     (double submits, simultaneous certificate issue) never see an error. Pages that only read
     (catalogue, module pages, /healthz, verification) begin deferred, so they run side by side.
     """
-    if connection.dialect.name == "sqlite":
+    if connection.dialect.name == "sqlite" and not connection.get_execution_options().get(_NO_TRANSACTION):
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _may_write.get() else "BEGIN")
+
+
+_NO_TRANSACTION = "namalms_no_transaction"
+
+
+@contextmanager
+def single_read():
+    """A connection of its own for one read that needs no transaction (each statement on its own).
+
+    For the login check of every request: it reads one row, so a transaction around it – BEGIN,
+    COMMIT, and the session's bookkeeping for both – would cost more than the read itself, and a
+    request answered from a kept page (namalms.page_memo) then never opens one at all. SQLite:
+    no BEGIN is sent (the driver itself opens none, see _configure_sqlite); PostgreSQL: the
+    driver's autocommit.
+    """
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            yield connection.execution_options(**{_NO_TRANSACTION: True})
+        else:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @contextmanager

@@ -25,8 +25,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from namalms import content_cache
-from namalms.extensions import db
+from namalms.extensions import db, single_read
 from namalms.models import ContentState, LearnerStamp, LoginSession, User
 from namalms.models.base import utcnow
 
@@ -99,7 +98,8 @@ def user_for(token: str | None, *, now: datetime | None = None) -> User | None:
     """The active user this login token belongs to, or None (logged out, expired, ended, unknown)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    found = db.session.connection().execute(USER_FOR_TOKEN, {"token_hash": _hash(token)}).first()
+    with single_read() as connection:  # outside the request's transaction: see single_read
+        found = connection.execute(USER_FOR_TOKEN, {"token_hash": _hash(token)}).first()
     if found is None:
         return None
     expires_at, version, learner_stamp, content_stamp, site_stamp, *values = found
@@ -110,7 +110,6 @@ def user_for(token: str | None, *, now: datetime | None = None) -> User | None:
     user.login_token = token
     # What this request's pages are drawn from, as of the login's read: the user's row and stamps.
     user.page_stamps = (tuple(found), learner_stamp, content_stamp, site_stamp)
-    content_cache.seen_stamp(content_stamp)
     return user
 
 

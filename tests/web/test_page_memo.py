@@ -244,3 +244,13 @@ def test_a_budget_that_is_not_a_number_of_bytes_stops_the_start(budget):
     app.config["PAGE_MEMO_BYTES"] = budget
     with pytest.raises(RuntimeError, match="PAGE_MEMO_BYTES must be a whole number of bytes"):
         page_memo.init_app(app)
+
+
+def test_a_kept_page_opens_no_transaction(client, learner):
+    """The login is checked by one statement on its own (no BEGIN, no COMMIT): a kept page
+    never holds a transaction, on SQLite not even a read one."""
+    work_through(learner, "grundlagenkurs", count=1)
+    settled(client, "/dashboard")
+    with counted_statements() as statements:
+        assert client.get("/dashboard").status_code == 200
+    assert len(statements) == 1 and statements[0].lstrip().upper().startswith("SELECT"), statements
