@@ -141,11 +141,11 @@ def init_app(app: Flask) -> None:
             request_id = g.request_id
         response.headers[REQUEST_ID_HEADER] = request_id
         duration = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
-        if request.endpoint != "static":
+        req = request._get_current_object()  # once, not through the proxy for every field
+        if req.endpoint != "static":
+            route, status = req.url_rule.rule if req.url_rule else None, response.status_code
             request_log.info(
-                "%s %s %s", request.method, request.url_rule.rule if request.url_rule else "-", response.status_code,
-                extra={"request_id": request_id, "user_id": _user_id(), "method": request.method,
-                       "route": request.url_rule.rule if request.url_rule else None,
-                       "endpoint": request.endpoint, "status": response.status_code,
-                       "duration_ms": round(duration, 1)})
+                "%s %s %s", req.method, route or "-", status,
+                extra={"request_id": request_id, "user_id": _user_id(), "method": req.method, "route": route,
+                       "endpoint": req.endpoint, "status": status, "duration_ms": round(duration, 1)})
         return response

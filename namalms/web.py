@@ -233,25 +233,34 @@ def init_app(app: Flask) -> None:
     def inject_now():
         return {"now": utcnow()}
 
+    # Everything is served by the app itself: no third-party script, style, font or image.
+    security = [
+        ("Content-Security-Policy",
+         "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
+         "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+    ]
+    security = tuple((name.lower(), name, value) for name, value in security)
+
     @app.after_request
     def security_headers(response):
-        # Everything is served by the app itself: no third-party script, style, font or image.
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if app.config.get("HTTPS"):
-            response.headers.setdefault("Strict-Transport-Security", f"max-age={app.config['HSTS_SECONDS']}")
-        if request.endpoint == "static" and response.status_code == 200 and request.view_args \
-                and request.args.get("v") == static_version(app.static_folder, request.view_args.get("filename", "")):
+        # Added unless the view set its own; the names present are looked at once, not per header.
+        headers = response.headers
+        present = {name.lower() for name, _ in headers.items()}
+        for lowered, name, value in security:
+            if lowered not in present:
+                headers.add(name, value)
+        if app.config.get("HTTPS") and "strict-transport-security" not in present:
+            headers.add("Strict-Transport-Security", f"max-age={app.config['HSTS_SECONDS']}")
+        req = request._get_current_object()
+        if req.endpoint == "static" and response.status_code == 200 and req.view_args \
+                and req.args.get("v") == static_version(app.static_folder, req.view_args.get("filename", "")):
             # The address names this very content: a browser keeps it for a year without asking
             # again (a changed file gets a new address).
-            response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE_S}, immutable"
-        elif "Cache-Control" not in response.headers and is_personal():
+            headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE_S}, immutable"
+        elif "cache-control" not in present and is_personal():
             # Whatever a logged-in person sees is theirs: no shared or browser cache keeps it.
-            response.headers["Cache-Control"] = "no-store"
+            headers["Cache-Control"] = "no-store"
         return response
