@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from namalms import content_cache, keys
 from namalms.certificates import signing
 from namalms.domain.rules import Catalog, CourseInfo, Facts, Rule, RuleError, Verdict, evaluate, parse_rule
-from namalms.extensions import db
+from namalms.extensions import db, single_read
 from namalms.formats.open_badges import status_index_for
 from namalms.formatting import format_date
 from namalms.models import (
@@ -751,7 +751,8 @@ _VERIFICATION_STAMPS = (
 
 def verification_stamps(code: str) -> tuple | None:
     """The stamps a kept verification page of this code is checked against; None: no such code."""
-    row = db.session.connection().execute(_VERIFICATION_STAMPS, {"code": code}).first()
+    with single_read() as connection:  # no transaction for a page answered from memory
+        row = connection.execute(_VERIFICATION_STAMPS, {"code": code}).first()
     return None if row is None or row[2] is None else tuple(row)
 
 

@@ -23,7 +23,7 @@ from flask import current_app
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from namalms.extensions import db, single_read
 from namalms.models import ContentState, LearnerStamp, LoginSession, User
@@ -83,14 +83,18 @@ def _attached_user(values) -> User:
     """
     session = db.session()
     known = session.identity_map.get(session.identity_key(User, values[0]))
-    user = known if known is not None else User.__mapper__.class_manager.new_instance()  # as the ORM makes one
-    unloaded = sa_inspect(user).unloaded
-    for key, value in zip(_USER_ATTRIBUTES, values):
-        if key in unloaded:
-            set_committed_value(user, key, value)
-    if known is None:
-        make_transient_to_detached(user)
-        session.add(user)
+    if known is not None:
+        unloaded = sa_inspect(known).unloaded
+        for key, value in zip(_USER_ATTRIBUTES, values):
+            if key in unloaded:
+                set_committed_value(known, key, value)
+        return known
+    user = User.__mapper__.class_manager.new_instance()  # as the ORM makes one
+    # A new instance has nothing loaded, changed or expired: its values go straight into its
+    # dict, as the ORM's loading does (set_committed_value per column cost 10x as much).
+    instance_state(user).dict.update(zip(_USER_ATTRIBUTES, values))
+    make_transient_to_detached(user)
+    session.add(user)
     return user
 
 
