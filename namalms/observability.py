@@ -26,6 +26,8 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 request_log = logging.getLogger("namalms.request")
 
+# Built once: json.dumps with options builds a new encoder for every line.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 # Attributes every LogRecord has; everything else was passed in `extra` and is logged as a field.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -81,7 +83,7 @@ class JsonFormatter(logging.Formatter):
             entry["exc_info"] = self.formatException(record.exc_info)
         elif record.exc_text:
             entry["exc_info"] = record.exc_text
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _ENCODER.encode(entry)
 
 
 class TextFormatter(logging.Formatter):

@@ -83,10 +83,15 @@ class PageMemo:
             self._size = 0
 
 
-@event.listens_for(Session, "after_flush")
-def _note_write(session: Session, flush_context) -> None:
+def _note_write(session: Session, *args) -> None:
+    """A flush, or a commit (a view's own write transaction, which may write past the ORM): the
+    page drawn in this request is not kept."""
     if has_app_context():
         setattr(g, _WROTE, True)
+
+
+event.listen(Session, "after_flush", _note_write)
+event.listen(Session, "after_commit", _note_write)
 
 
 def _viewer():
