@@ -501,8 +501,8 @@ def targets_for(learners: list[Learner]) -> list[Target]:
         Target("bare", (Request("/", anonymous),), server="bare"),
         Target("healthz", (Request("/healthz", anonymous),)),
         Target("logged_in", for_everyone(PROBE_PATH)),
-        # The module page's login and its one query, nothing drawn: what any module page that
-        # shows the learner's current state costs at least (a cached page could not beat it).
+        # The module page's login and its one query of the learner's state, nothing drawn: the
+        # least a module page drawn afresh costs (a kept one – namalms.page_memo – reads no state).
         Target("module_state", for_everyone(f"{STATE_PROBE_PATH}/{MODULE_ID}")),
         Target("module_page", for_everyone(f"/modules/{MODULE_ID}")),
         Target("course_page", for_everyone(f"/courses/{COURSE_ID}")),

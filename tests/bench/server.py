@@ -11,8 +11,8 @@ duration of that import, and refuses to serve if the app ended up anywhere else.
 It adds two probe routes the app does not have: `/_bench/user`, a logged-in request that only
 loads the user (session cookie, login session query, the unit of work) and renders nothing, the
 floor every learner page stands on; and `/_bench/module-state/<module_id>`, which also runs the
-module page's one query of the learner's state – the least any module page showing that state
-costs, however much of it were prepared in advance.
+module page's one query of the learner's state – the least a module page drawn afresh costs,
+however much of it was prepared in advance (a page kept by `namalms.page_memo` needs only the login).
 """
 from __future__ import annotations
 
