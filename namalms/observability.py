@@ -23,6 +23,7 @@ from flask import Flask, current_app, g, has_request_context, request, session
 from sqlalchemy import inspect as sa_inspect
 
 REQUEST_ID_HEADER = "X-Request-Id"
+KEPT_PAGE_USER = "namalms.page_memo.user_id"  # request.environ, set by namalms.page_memo
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 request_log = logging.getLogger("namalms.request")
 
@@ -43,6 +44,8 @@ def _user_id() -> int | None:
     """The logged-in user's id without a database query: from the user flask-login already
     loaded, else from the session cookie (``"<id>:<version>"``)."""
     user = g.get("_login_user")
+    if user is None and (answered_to := request.environ.get(KEPT_PAGE_USER)) is not None:
+        return answered_to  # a kept page (namalms.page_memo): the login was checked, no user loaded
     if user is not None:
         # The row's identity, not `user.id`: after the commit the instance is expired, and reading
         # an attribute would query the database again (and on SQLite take the write lock).

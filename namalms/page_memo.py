@@ -18,6 +18,10 @@ A public page about one record (``/verify/<code>``) is kept the same way, with t
 that record's owner read by one small statement of its own and the key ring the process holds
 (``subject``).
 
+The login is checked (:func:`namalms.services.sessions.login_for`) before flask-login loads the
+user, and a kept page is answered without loading it at all: the decorator goes outside
+``login_required``. When the page has to be drawn, the user loader uses the same read.
+
 A page is only kept when drawing it changed nothing: status 200, no write in the request, the
 session cookie unchanged, nothing set in a cookie. What is kept is the view's answer before the
 app's ``after_request`` hooks, which run on every answer, kept or not (request id, log line,
@@ -32,16 +36,19 @@ from functools import wraps
 from typing import Callable
 
 from flask import Flask, Response, current_app, g, has_app_context, request, session
-from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from namalms import learner_stamps  # noqa: F401  (its hooks write the stamps the keys name)
 from namalms.models.base import utcnow
+from namalms.observability import KEPT_PAGE_USER
+from namalms.services import sessions
 
 EXTENSION = "namalms_page_memo"
+LOGGED_IN = KEPT_PAGE_USER  # request.environ: who a kept page was answered to (for the log line)
 _WROTE = "namalms_page_memo_wrote"  # g: this request flushed a change
 _PLAIN = (str, int, float, bool, type(None))
+_CONTENT_STAMP = 3  # in the login row: see sessions.USER_FOR_TOKEN
 
 
 class PageMemo:
@@ -95,17 +102,31 @@ event.listen(Session, "after_commit", _note_write)
 
 
 def _viewer():
-    """Who is looking, as far as a page shows it: the login row with its stamps (None when
-    nobody is logged in) and the session's values; None when the page must be drawn afresh."""
+    """Who is looking, as far as a page shows it: the login (None when nobody is logged in) and
+    the session's values; None when the page must be drawn afresh.
+
+    Read before flask-login looks at the request, and without loading the user: a kept page
+    needs neither. So this refuses whatever flask-login would do more than read – log in from
+    the "angemeldet bleiben" cookie, or mark the session as no longer fresh (session protection).
+    """
     if session.modified or "_flashes" in session:
         return None
     values = tuple(sorted(session.items()))
     if not all(isinstance(value, _PLAIN) for _, value in values):
         return None
-    if not current_user.is_authenticated:
+    manager = current_app.login_manager
+    if session and session.get("_fresh") is not False \
+            and session.get("_id") != manager._session_identifier_generator():
+        return None
+    token = session.get("_user_id")
+    if token is None:
+        if request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")):
+            return None
         return None, values
-    stamps = getattr(current_user._get_current_object(), "page_stamps", None)
-    return None if stamps is None or stamps[2] is None else (stamps, values)
+    login = sessions.login_for(token)
+    if login is None or login.row[_CONTENT_STAMP] is None:
+        return None
+    return login, values
 
 
 def kept_page(view=None, *, subject: Callable[..., tuple | None] | None = None):
@@ -125,16 +146,19 @@ def kept_page(view=None, *, subject: Callable[..., tuple | None] | None = None):
         if memo is None or not memo.budget or request.method != "GET":
             return view(*args, **kwargs)
         viewer = _viewer()
+        login = viewer[0] if viewer is not None else None
         if subject is None:
-            shown = () if viewer is not None and viewer[0] is not None and current_user.role == "learner" else None
+            shown = () if login is not None and login.role == "learner" else None
         else:
             shown = subject(**kwargs) if viewer is not None else None
         if shown is None:
             return view(*args, **kwargs)
-        key = (request.endpoint, request.host, request.script_root, request.full_path, viewer, shown,
-               utcnow().replace(second=0, microsecond=0))
+        key = (request.endpoint, request.host, request.script_root, request.full_path,
+               login.row if login else None, viewer[1], shown, utcnow().replace(second=0, microsecond=0))
         page = memo.get(key)
         if page is not None:
+            if login is not None:
+                request.environ[LOGGED_IN] = login.user_id  # for the log line: no user was loaded
             status, headers, body = page
             return Response(body, status=status, headers=headers)
         g.pop(_WROTE, None)

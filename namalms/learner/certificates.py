@@ -43,8 +43,8 @@ def sound_certificate(number: str):
 
 @bp.route("/certificates")
 @read_only  # outside login_required: loading the user must not take the write lock either
+@kept_page  # outside login_required: a kept page needs no loaded user
 @login_required
-@kept_page
 def certificates():
     data = certificate_service.learner_data(current_user)
     standings = certificate_service.standings(current_user, data=data, for_display=True)
@@ -70,8 +70,8 @@ def certificate(number: str):
 
 @bp.route("/certificates/<number>.pdf")
 @read_only
+@kept_page  # outside login_required: a kept page needs no loaded user
 @login_required
-@kept_page
 def certificate_pdf(number: str):
     """The PDF as stored for the certificate's current state; built (and stored) only when the
     certificate is new, or its status or the layout changed since the last download."""

@@ -89,8 +89,8 @@ def _quiz_feedback(module: Module):
 
 @bp.route("/modules/<module_id>")
 @read_only  # outside login_required: loading the user must not take the write lock either
+@kept_page  # outside login_required: a kept page needs no loaded user
 @login_required
-@kept_page
 def module(module_id: str):
     """The module page: prepared parts from the process's cache, the learner's part in one query."""
     is_learner = current_user.role == "learner"
@@ -186,8 +186,8 @@ def submit_quiz(module_id: str):
 
 @bp.route("/dashboard")
 @read_only
+@kept_page  # outside login_required: a kept page needs no loaded user
 @login_required
-@kept_page
 def dashboard():
     if current_user.role != "learner":
         views, standings = dashboard_views(current_user), []

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import make_transient_to_detached
@@ -62,6 +63,7 @@ def start(user: User, *, remember: bool, now: datetime | None = None) -> str:
 _USER_COLUMNS = tuple(User.__table__.columns)
 _USER_ATTRIBUTES = tuple(User.__mapper__.get_property_by_column(column).key for column in _USER_COLUMNS)
 _ACTIVE, _VERSION = _USER_ATTRIBUTES.index("is_active_account"), _USER_ATTRIBUTES.index("session_version")
+_ROLE = _USER_ATTRIBUTES.index("role")
 # Built once: this runs on every logged-in request, and SQLAlchemy then reuses the compiled SQL.
 # Plain columns, not the User entity: the row becomes a User below without the ORM's loading
 # machinery, which cost more than the statement itself.
@@ -98,27 +100,61 @@ def _attached_user(values) -> User:
     return user
 
 
-def user_for(token: str | None, *, now: datetime | None = None) -> User | None:
-    """The active user this login token belongs to, or None (logged out, expired, ended, unknown)."""
+@dataclass(frozen=True)
+class Login:
+    """A login that holds, as its one statement read it (see :func:`login_for`)."""
+
+    row: tuple  # the whole row: login, stamps and the user's columns (part of a kept page's key)
+    user_id: int
+    role: str
+    values: tuple  # the user's columns, in the order of _USER_COLUMNS
+
+
+_LOGIN = "namalms.login"  # request.environ: (token, Login or None) as read in this request
+
+
+def login_for(token: str | None, *, now: datetime | None = None) -> Login | None:
+    """The login of this token if it holds (not logged out, expired or ended, the user active).
+
+    Read once per request: a page kept by the process (namalms.page_memo) checks it before
+    flask-login does, and the user loader then uses the same read.
+    """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
+    environ = request.environ if now is None and has_request_context() else None
+    if environ is not None and (known := environ.get(_LOGIN)) is not None and known[0] == token:
+        return known[1]
     with single_read() as connection:  # outside the request's transaction: see single_read
         found = connection.execute(USER_FOR_TOKEN, {"token_hash": _hash(token)}).first()
-    if found is None:
+    login = None
+    if found is not None:
+        expires_at, version, _learner_stamp, _content_stamp, _site_stamp, *values = found
+        if expires_at > (now or utcnow()) and values[_ACTIVE] and values[_VERSION] == version:
+            login = Login(tuple(found), values[0], values[_ROLE], tuple(values))
+    if environ is not None:
+        environ[_LOGIN] = (token, login)
+    return login
+
+
+def _forget_login() -> None:
+    """This request ended logins: what it read of them before no longer holds."""
+    if has_request_context():
+        request.environ.pop(_LOGIN, None)
+
+
+def user_for(token: str | None, *, now: datetime | None = None) -> User | None:
+    """The active user this login token belongs to, or None (logged out, expired, ended, unknown)."""
+    login = login_for(token, now=now)
+    if login is None:
         return None
-    expires_at, version, learner_stamp, content_stamp, site_stamp, *values = found
-    is_active, user_version = values[_ACTIVE], values[_VERSION]
-    if expires_at <= (now or utcnow()) or not is_active or user_version != version:
-        return None
-    user = _attached_user(values)
+    user = _attached_user(login.values)
     user.login_token = token
-    # What this request's pages are drawn from, as of the login's read: the user's row and stamps.
-    user.page_stamps = (tuple(found), learner_stamp, content_stamp, site_stamp)
     return user
 
 
 def end(token: str | None) -> None:
     """Log this one login out (logout button). Unknown tokens are fine: nothing to end."""
+    _forget_login()
     if token and len(token) <= MAX_TOKEN_LENGTH:
         db.session.execute(delete(LoginSession).where(LoginSession.token_hash == _hash(token)))
         db.session.flush()
@@ -126,6 +162,7 @@ def end(token: str | None) -> None:
 
 def end_all(user: User, *, keep: str | None = None) -> None:
     """End every login of ``user`` – all devices – except the one with token ``keep``."""
+    _forget_login()
     user.session_version = (user.session_version or 1) + 1
     query = delete(LoginSession).where(LoginSession.user_id == user.id)
     if keep:

@@ -6,6 +6,7 @@ workshops, the content, their login, the minute – the next view is drawn afres
 """
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -255,3 +256,43 @@ def test_a_kept_page_opens_no_transaction(client, learner):
     with counted_statements() as statements:
         assert client.get("/dashboard").status_code == 200
     assert len(statements) == 1 and statements[0].lstrip().upper().startswith("SELECT"), statements
+
+
+def test_the_log_line_of_a_kept_page_names_the_learner(client, learner, caplog):
+    work_through(learner, "grundlagenkurs", count=1)
+    settled(client, "/dashboard")
+    caplog.set_level(logging.INFO, logger="namalms.request")
+    caplog.clear()
+    client.get("/dashboard")
+    [record] = [r for r in caplog.records if r.name == "namalms.request"]
+    assert record.user_id == learner.id and record.status == 200
+
+
+def test_another_browser_with_the_same_cookie_is_not_answered_from_memory_at_first(client, learner):
+    """flask-login's session protection marks the session as no longer fresh when the browser
+    changes; a kept page must not skip that."""
+    work_through(learner, "grundlagenkurs", count=1)
+    settled(client, "/dashboard")
+    with counted_statements() as statements:
+        response = client.get("/dashboard", headers={"User-Agent": "Ein ganz anderer Browser"})
+    assert response.status_code == 200 and len(statements) > 1
+    assert "session=" in response.headers.get("Set-Cookie", "")  # no longer fresh
+    with client.session_transaction() as session:
+        assert session["_fresh"] is False
+
+
+def test_a_remembered_login_without_session_is_logged_in_not_served_a_kept_anonymous_page(client, make_user, auth):
+    holder = make_user("learner")
+    work_through(holder, "grundlagenkurs")
+    code = db.session.scalar(select(Certificate.verification_code).where(Certificate.user_id == holder.id))
+    auth.logout()
+    client.delete_cookie("session")
+    url = f"/verify/{code}"
+    settled(client, url)  # kept for visitors without a session
+    client.delete_cookie("session")
+
+    visitor = make_user("learner", name="Rita Remember")
+    auth.login(visitor.email, remember=True)
+    client.delete_cookie("session")  # the browser was closed: only "angemeldet bleiben" is left
+    response = client.get(url)
+    assert response.status_code == 200 and "Rita Remember" in response.get_data(as_text=True)
