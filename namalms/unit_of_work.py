@@ -130,6 +130,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def end_unit_of_work(response):
+        if not db.session.registry.has():
+            return response  # no session was opened (a page answered from memory): nothing to end
         failed = request.environ.get(_FAILED, False) or response.status_code >= 400
         finish(commit=not failed)
         return response

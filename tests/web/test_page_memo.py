@@ -296,3 +296,12 @@ def test_a_remembered_login_without_session_is_logged_in_not_served_a_kept_anony
     client.delete_cookie("session")  # the browser was closed: only "angemeldet bleiben" is left
     response = client.get(url)
     assert response.status_code == 200 and "Rita Remember" in response.get_data(as_text=True)
+
+
+def test_a_kept_page_opens_no_database_session(client, learner):
+    """Nothing was read or written through the ORM: the unit of work has nothing to end."""
+    work_through(learner, "grundlagenkurs", count=1)
+    settled(client, "/dashboard")
+    db.session.remove()  # the test's own session (a server's request starts without one)
+    response = client.get("/dashboard")
+    assert response.status_code == 200 and not db.session.registry.has()
