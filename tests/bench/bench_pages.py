@@ -77,6 +77,7 @@ PASSWORD = "Sonnenblume-Windrad-42"
 INSTANCE_VARIABLE = "NAMALMS_BENCH_INSTANCE"  # read by tests/bench/server.py
 PROBE_PATH = "/_bench/user"  # the routes tests/bench/server.py adds
 STATE_PROBE_PATH = "/_bench/module-state"
+DRAWN_PROBE_PATH = "/_bench/module-drawn"
 USER_AGENT = "namalms-bench"  # the same on every request: login sessions are bound to it
 CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 STARTUP_TIMEOUT_S = 30.0
@@ -505,6 +506,9 @@ def targets_for(learners: list[Learner]) -> list[Target]:
         # least a module page drawn afresh costs (a kept one – namalms.page_memo – reads no state).
         Target("module_state", for_everyone(f"{STATE_PROBE_PATH}/{MODULE_ID}")),
         Target("module_page", for_everyone(f"/modules/{MODULE_ID}")),
+        # The same page drawn afresh on every view (no page memo): what the first view after
+        # each step of the learner costs.
+        Target("module_drawn", for_everyone(f"{DRAWN_PROBE_PATH}/{MODULE_ID}")),
         Target("course_page", for_everyone(f"/courses/{COURSE_ID}")),
         Target("dashboard", for_everyone("/dashboard")),
         Target("certificates", for_everyone("/certificates")),

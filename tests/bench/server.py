@@ -8,11 +8,13 @@ folder instead (its `config.py` raises the rate limits, see `bench_pages.write_i
 too – with `namalms.create_app` bound to the folder named by `NAMALMS_BENCH_INSTANCE` for the
 duration of that import, and refuses to serve if the app ended up anywhere else.
 
-It adds two probe routes the app does not have: `/_bench/user`, a logged-in request that only
+It adds three probe routes the app does not have: `/_bench/user`, a logged-in request that only
 loads the user (session cookie, login session query, the unit of work) and renders nothing, the
 floor every learner page stands on; and `/_bench/module-state/<module_id>`, which also runs the
 module page's one query of the learner's state – the least a module page drawn afresh costs,
-however much of it was prepared in advance (a page kept by `namalms.page_memo` needs only the login).
+however much of it was prepared in advance (a page kept by `namalms.page_memo` needs only the login);
+and `/_bench/module-drawn/<module_id>`, the module page drawn afresh on every view (the app's
+view without the page memo), as the first view after each step of a learner is.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from flask_login import current_user, login_required
 
 import namalms
 from namalms.extensions import read_only
-from tests.bench.bench_pages import INSTANCE_VARIABLE, PROBE_PATH, STATE_PROBE_PATH
+from tests.bench.bench_pages import DRAWN_PROBE_PATH, INSTANCE_VARIABLE, PROBE_PATH, STATE_PROBE_PATH
 
 
 def _import_wsgi_app(instance_path: str):
@@ -43,6 +45,7 @@ def _import_wsgi_app(instance_path: str):
 app = _import_wsgi_app(os.environ[INSTANCE_VARIABLE])
 
 from namalms.learner import module_page  # noqa: E402  (only once the app is built: import order)
+from namalms.learner import views as learner_views  # noqa: E402
 
 
 @app.route(PROBE_PATH)
@@ -60,3 +63,20 @@ def bench_module_state(module_id: str):
     """The content stamp the module page's query read: its login and its one query, nothing drawn."""
     state = module_page.learner_state(current_user.id, module_id)
     return str(state.stamp if state else None), 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@app.route(f"{DRAWN_PROBE_PATH}/<module_id>")
+@read_only
+@login_required
+def bench_module_drawn(module_id: str):
+    """The module page drawn afresh on every view, as after each step of the learner: the app's
+    own module view without the page memo around it (namalms.page_memo.kept_page)."""
+    return _module_view_without_memo(module_id=module_id)
+
+
+def _module_view_without_memo(**kwargs):
+    # functools.wraps hands the attribute on to the decorators outside kept_page (read_only).
+    view = getattr(learner_views.module, "without_memo", None)
+    if view is None:
+        raise RuntimeError("the module view is no longer wrapped by page_memo.kept_page: adapt tests/bench/server.py")
+    return view(**kwargs)
