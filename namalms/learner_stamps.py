@@ -45,6 +45,7 @@ LEARNER_MODELS = (Certificate, Eligibility, Enrollment, ModuleProgress, Notifica
                   QuizAttempt, TrainerAssignment, WorkshopAttendance)
 # Rows every learner's pages show.
 SHARED_MODELS = (Workshop,)
+CHUNK = 5000  # user ids per statement
 _CHANGED = "namalms_learner_stamps"  # session.info: {"users": set of ids, "shared": bool}
 
 
@@ -101,13 +102,16 @@ def _write_stamps(session: Session) -> None:
     if not pending:
         return
     connection = session.connection()
-    if pending["users"]:
-        # One new stamp for all of them (the key of a page names its user). Only users that still
-        # exist: a deleted account's rows went with it.
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    # One new stamp for all of them (the key of a page names its user), in ascending user ids,
+    # CHUNK ids per statement (an evaluation of every learner commits 100,000 at once; PostgreSQL
+    # takes at most 65,535 parameters). Only users that still exist: a deleted account's rows
+    # went with it.
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    stamp, user_ids = new_stamp(), sorted(pending["users"])
+    for start in range(0, len(user_ids), CHUNK):
         statement = dialect.insert(LearnerStamp).from_select(
-            ["user_id", "stamp"], select(User.id, literal(new_stamp(), BigInteger))
-            .where(User.id.in_(sorted(pending["users"]))).order_by(User.id))
+            ["user_id", "stamp"], select(User.id, literal(stamp, BigInteger))
+            .where(User.id.in_(user_ids[start:start + CHUNK])).order_by(User.id))
         connection.execute(statement.on_conflict_do_update(index_elements=[LearnerStamp.user_id],
                                                            set_={"stamp": statement.excluded.stamp}))
     if pending["shared"]:

@@ -309,3 +309,20 @@ def test_a_kept_page_opens_no_database_session(client, learner):
     db.session.remove()  # the test's own session (a server's request starts without one)
     response = client.get("/dashboard")
     assert response.status_code == 200 and not db.session.registry.has()
+
+
+def test_stamps_of_more_learners_than_a_statement_may_name_are_all_written(learner, make_user, monkeypatch):
+    """A transaction that changed very many learners (an evaluation of everyone) writes their
+    stamps in several statements; PostgreSQL takes at most 65,535 parameters in one."""
+    from namalms import learner_stamps
+
+    others = [make_user("learner") for _ in range(4)]
+    users = [learner, *others]
+    before = {user.id: stamp_of(user) for user in users}
+    monkeypatch.setattr(learner_stamps, "CHUNK", 2)
+    with counted_statements() as statements:
+        learner_stamps.note_changed(db.session(), [user.id for user in users])
+        db.session.commit()
+    assert len([s for s in statements if "learner_stamp" in s and s.lstrip().upper().startswith("INSERT")]) == 3
+    after = {user.id: stamp_of(user) for user in users}
+    assert all(after[user_id] != before[user_id] for user_id in after)
