@@ -114,9 +114,12 @@ def _viewer():
     values = tuple(sorted(session.items()))
     if not all(isinstance(value, _PLAIN) for _, value in values):
         return None
-    manager = current_app.login_manager
-    if session and session.get("_fresh") is not False \
-            and session.get("_id") != manager._session_identifier_generator():
+    # flask-login's own identifier of this browser (its session protection); without it (another
+    # flask-login version) nothing is answered from memory rather than anything wrongly.
+    identifier = getattr(current_app.login_manager, "_session_identifier_generator", None)
+    if identifier is None:
+        return None
+    if session and session.get("_fresh") is not False and session.get("_id") != identifier():
         return None
     token = session.get("_user_id")
     if token is None:
