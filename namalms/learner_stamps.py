@@ -12,13 +12,13 @@ its stamp (:mod:`namalms.content_cache`). This module gives the rest theirs:
 
 Nobody has to remember to write them: an ``after_flush`` hook on every session notes whose
 records a flush touched, and ``before_commit`` writes the stamps – at the end of the
-transaction, in the order of the user ids, in one statement, so two transactions never wait for
-each other's stamps in opposite order. Writes that bypass the ORM (the batched standings of
+transaction, in the order of the user ids (``CHUNK`` ids per statement), so two transactions
+never wait for each other's stamps in opposite order. Writes that bypass the ORM (the batched standings of
 ``certificates evaluate``) name their learners with :func:`note_changed`. When a flush touched
 a learner row whose owner cannot be told (an unloaded ``user_id``), the site stamp changes
 instead: every learner page is then drawn afresh once.
 
-Stamps are random rather than counters, like the content stamp: a request may have seen a stamp
+Stamps are random rather than counters, made like the content stamp (``content_cache.new_stamp``): a request may have seen a stamp
 written by a transaction that then rolled back, and that stamp must never come back for
 different records. The login of each request reads the three stamps with the user (see
 :mod:`namalms.services.sessions`), so a page kept under them (:mod:`namalms.page_memo`) is known
@@ -26,7 +26,6 @@ to be current without a query of its own.
 """
 from __future__ import annotations
 
-import secrets
 from itertools import chain
 from typing import Iterable
 
@@ -35,6 +34,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from namalms.content_cache import new_stamp
 from namalms.models import (
     Certificate, ContentState, Eligibility, Enrollment, LearnerStamp, ModuleProgress, NotificationOptOut,
     ProgressEvent, QuizAttempt, TrainerAssignment, User, Workshop, WorkshopAttendance,
@@ -47,10 +47,6 @@ LEARNER_MODELS = (Certificate, Eligibility, Enrollment, ModuleProgress, Notifica
 SHARED_MODELS = (Workshop,)
 CHUNK = 5000  # user ids per statement
 _CHANGED = "namalms_learner_stamps"  # session.info: {"users": set of ids, "shared": bool}
-
-
-def new_stamp() -> int:
-    return secrets.randbits(62)
 
 
 def _pending(session: Session) -> dict:

@@ -45,10 +45,8 @@ from namalms.observability import KEPT_PAGE_USER
 from namalms.services import sessions
 
 EXTENSION = "namalms_page_memo"
-LOGGED_IN = KEPT_PAGE_USER  # request.environ: who a kept page was answered to (for the log line)
 _WROTE = "namalms_page_memo_wrote"  # g: this request flushed a change
 _PLAIN = (str, int, float, bool, type(None))
-_CONTENT_STAMP = 3  # in the login row: see sessions.USER_FOR_TOKEN
 
 
 class PageMemo:
@@ -83,11 +81,6 @@ class PageMemo:
 
     def __len__(self) -> int:
         return len(self._pages)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._pages.clear()
-            self._size = 0
 
 
 def _note_write(session: Session, *args) -> None:
@@ -127,7 +120,7 @@ def _viewer():
             return None
         return None, values
     login = sessions.login_for(token)
-    if login is None or login.row[_CONTENT_STAMP] is None:
+    if login is None or login.content_stamp is None:
         return None
     return login, values
 
@@ -161,7 +154,7 @@ def kept_page(view=None, *, subject: Callable[..., tuple | None] | None = None):
         page = memo.get(key)
         if page is not None:
             if login is not None:
-                request.environ[LOGGED_IN] = login.user_id  # for the log line: no user was loaded
+                request.environ[KEPT_PAGE_USER] = login.user_id  # for the log line: no user was loaded
             status, headers, body = page
             return Response(body, status=status, headers=headers)
         g.pop(_WROTE, None)

@@ -90,7 +90,7 @@ def verification_subject(code: str) -> tuple | None:
 @bp.route("/<code>.json")
 @read_only
 @throttled("VERIFY_RATE_LIMIT", methods=None)
-@kept_page(subject=lambda code: verification_subject(code))
+@kept_page(subject=verification_subject)
 def show_json(code: str):
     certificate = certificate_service.find_by_code(code)
     if certificate is None:
@@ -107,7 +107,7 @@ def show_json(code: str):
 @bp.route("/<code>")
 @read_only
 @throttled("VERIFY_RATE_LIMIT", methods=None)
-@kept_page(subject=lambda code: verification_subject(code))
+@kept_page(subject=verification_subject)
 def show(code: str):
     certificate = certificate_service.find_by_code(code)
     if certificate is None:

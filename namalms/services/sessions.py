@@ -63,7 +63,7 @@ def start(user: User, *, remember: bool, now: datetime | None = None) -> str:
 _USER_COLUMNS = tuple(User.__table__.columns)
 _USER_ATTRIBUTES = tuple(User.__mapper__.get_property_by_column(column).key for column in _USER_COLUMNS)
 _ACTIVE, _VERSION = _USER_ATTRIBUTES.index("is_active_account"), _USER_ATTRIBUTES.index("session_version")
-_ROLE = _USER_ATTRIBUTES.index("role")
+_ROLE, _ID = _USER_ATTRIBUTES.index("role"), _USER_ATTRIBUTES.index("id")
 # Built once: this runs on every logged-in request, and SQLAlchemy then reuses the compiled SQL.
 # Plain columns, not the User entity: the row becomes a User below without the ORM's loading
 # machinery, which cost more than the statement itself.
@@ -100,14 +100,31 @@ def _attached_user(values) -> User:
     return user
 
 
+_CONTENT_STAMP, _USER_FROM = 3, 5  # places in a row of USER_FOR_TOKEN
+
+
 @dataclass(frozen=True)
 class Login:
     """A login that holds, as its one statement read it (see :func:`login_for`)."""
 
-    row: tuple  # the whole row: login, stamps and the user's columns (part of a kept page's key)
-    user_id: int
-    role: str
-    values: tuple  # the user's columns, in the order of _USER_COLUMNS
+    row: tuple  # the whole row of USER_FOR_TOKEN: login, stamps, user (part of a kept page's key)
+
+    @property
+    def values(self) -> tuple:
+        """The user's columns, in the order of _USER_COLUMNS."""
+        return self.row[_USER_FROM:]
+
+    @property
+    def user_id(self) -> int:
+        return self.row[_USER_FROM + _ID]
+
+    @property
+    def role(self) -> str:
+        return self.row[_USER_FROM + _ROLE]
+
+    @property
+    def content_stamp(self) -> int | None:
+        return self.row[_CONTENT_STAMP]
 
 
 _LOGIN = "namalms.login"  # request.environ: (token, Login or None) as read in this request
@@ -128,9 +145,9 @@ def login_for(token: str | None, *, now: datetime | None = None) -> Login | None
         found = connection.execute(USER_FOR_TOKEN, {"token_hash": _hash(token)}).first()
     login = None
     if found is not None:
-        expires_at, version, _learner_stamp, _content_stamp, _site_stamp, *values = found
+        expires_at, version, values = found[0], found[1], found[_USER_FROM:]
         if expires_at > (now or utcnow()) and values[_ACTIVE] and values[_VERSION] == version:
-            login = Login(tuple(found), values[0], values[_ROLE], tuple(values))
+            login = Login(tuple(found))
     if environ is not None:
         environ[_LOGIN] = (token, login)
     return login
